@@ -1,0 +1,63 @@
+/*
+ * limits.h - every size cap and every bound on a peer-supplied number, in one
+ * place. Code that accepts a length or count from the network compares it
+ * against one of these names; nothing decodes an unbounded value.
+ */
+#ifndef SFTPFS_LIMITS_H
+#define SFTPFS_LIMITS_H
+
+/* Default cap of a struct buf created with buf_new(0). */
+#define BUF_DEFAULT_MAX (16u * 1024 * 1024)
+/* Hard ceiling for any buffer, whatever its own cap says. */
+#define BUF_ABSOLUTE_MAX (256u * 1024 * 1024)
+
+/* RFC 4253 §4.2: the identification line is at most 255 chars incl. CR LF. */
+#define SSH_VERSION_LINE_MAX 255
+/* Lines a server may send before its version line, and their total size. */
+#define SSH_BANNER_LINES_MAX 1024
+#define SSH_BANNER_BYTES_MAX (64u * 1024)
+
+/* RFC 4253 §6.1: implementations must handle 35000; OpenSSH accepts 256 KiB. */
+#define SSH_PACKET_MAX (256u * 1024)
+/* Largest payload we accept after decompression (bounds zlib expansion). */
+#define SSH_PAYLOAD_INFLATED_MAX (256u * 1024)
+/* A KEXINIT name-list, and the number of names in one. */
+#define SSH_NAMELIST_MAX 8192
+#define SSH_NAMELIST_NAMES_MAX 256
+/* Public key / signature blobs (RSA 16384-bit keys fit easily). */
+#define SSH_KEY_BLOB_MAX (16u * 1024)
+#define SSH_SIGNATURE_BLOB_MAX (16u * 1024)
+/* DH group exchange: moduli we accept, in bits (RFC 8270 minimum 2048). */
+#define SSH_DH_GEX_MIN_BITS 2048
+#define SSH_DH_GEX_PREFERRED_BITS 8192
+#define SSH_DH_GEX_MAX_BITS 8192
+/* Strings in auth and disconnect messages that we only log. */
+#define SSH_MESSAGE_TEXT_MAX 4096
+/* keyboard-interactive prompts per request. */
+#define SSH_KBDINT_PROMPTS_MAX 32
+/* Extensions in SSH_MSG_EXT_INFO (RFC 8308 §2.3). */
+#define SSH_EXT_INFO_MAX 64
+
+/* Channels: our receive window and max packet size. */
+#define SSH_CHANNEL_WINDOW_DEFAULT (16u * 1024 * 1024)
+#define SSH_CHANNEL_PACKET_DEFAULT (32u * 1024)
+#define SSH_CHANNELS_MAX 64
+
+/* SFTP (draft-ietf-secsh-filexfer-02). */
+#define SFTP_PACKET_MAX (256u * 1024)
+#define SFTP_HANDLE_MAX 256 /* filexfer-02 §3: handles are at most 256 bytes */
+#define SFTP_NAME_COUNT_MAX 4096
+#define SFTP_PATH_MAX 4096
+#define SFTP_EXTENDED_ATTRS_MAX 64
+#define SFTP_EXTENSIONS_MAX 64
+#define SFTP_READ_MAX (255u * 1024)
+#define SFTP_REQUESTS_IN_FLIGHT_MAX 256
+
+/* Local files we parse. */
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_INCLUDE_DEPTH_MAX 16
+#define KNOWN_HOSTS_LINE_MAX 16384
+#define KEY_FILE_MAX (1024u * 1024)
+#define PASSWORD_MAX 1024
+
+#endif
