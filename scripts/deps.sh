@@ -1,6 +1,14 @@
 # deps.sh - sourced by scripts/check, scripts/demo and scripts/package:
 # installs the Debian packages that are missing, and only those.
-# Usage: deps_install pkg...
+# Package lists live in scripts/deps/*.txt, one package per line ('#' comments),
+# one file per purpose: build.txt, runtime.txt, test-*.txt, bench.txt, package.txt.
+
+deps_list() { # file names without .txt
+	local f
+	for f in "$@"; do
+		[ -f "scripts/deps/$f.txt" ] && sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "scripts/deps/$f.txt"
+	done | sort -u
+}
 
 deps_missing() {
 	local p
@@ -9,7 +17,7 @@ deps_missing() {
 	done
 }
 
-deps_install() {
+deps_install() { # package names
 	local missing sudo=
 	missing=$(deps_missing "$@")
 	if [ -z "$missing" ]; then
@@ -23,8 +31,10 @@ deps_install() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing || return 1
 }
 
-# Build-time packages.
-DEPS_BUILD="build-essential autoconf automake autoconf-archive pkg-config libfuse3-dev libssl-dev zlib1g-dev libglib2.0-dev"
-# Runtime and test packages.
-DEPS_RUNTIME="fuse3 openssh-client"
-DEPS_TEST="openssh-server openssh-client bats fuse3 dropbear-bin gesftpserver procps iproute2 valgrind rsync git vim-nox"
+# All test-time lists: every scripts/deps/test-*.txt.
+deps_test_lists() {
+	local f
+	for f in scripts/deps/test-*.txt; do
+		[ -f "$f" ] && basename "$f" .txt
+	done
+}

@@ -1,0 +1,1 @@
+# bench/local.mk - build fragment owned by one module; included from Makefile.am.

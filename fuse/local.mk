@@ -1,0 +1,1 @@
+# fuse/local.mk - build fragment owned by one module; included from Makefile.am.

@@ -1,0 +1,1 @@
+# src/auth.mk - build fragment owned by one module; included from Makefile.am.
