@@ -11,3 +11,11 @@ tests_unit_test_mlkem768_SOURCES = tests/unit/test-mlkem768.c tests/unit/pqvec.c
 tests_unit_test_mlkem768_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-mlkem768
 EXTRA_DIST += tests/vectors/mlkem768
+
+# Cross-implementation test against @noble/post-quantum (npm), through a C tool.
+check_PROGRAMS += tests/tools/mlkem-tool
+tests_tools_mlkem_tool_SOURCES = tests/tools/mlkem-tool.c
+tests_tools_mlkem_tool_LDADD = $(CORE_LIBS)
+TESTS += tests/node/mlkem-cross.sh
+EXTRA_DIST += tests/node/mlkem-cross.sh tests/node/mlkem-cross.mjs \
+	tests/node/package.json tests/node/package-lock.json
