@@ -19,3 +19,4 @@ tests_tools_mlkem_tool_LDADD = $(CORE_LIBS)
 TESTS += tests/node/mlkem-cross.sh
 EXTRA_DIST += tests/node/mlkem-cross.sh tests/node/mlkem-cross.mjs \
 	tests/node/package.json tests/node/package-lock.json
+CLEAN_DIRS += tests/node-work

@@ -310,13 +310,14 @@ static void test_dirs(struct fixture *f, gconstpointer data)
 static void test_paths(struct fixture *f, gconstpointer data)
 {
 	char *p = tpath(f, "target"), *l = tpath(f, "sym"), *out = NULL, *dots, *real;
+	g_autofree char *base = g_path_get_basename(f->dir);
 	char lbuf[256];
 	ssize_t n;
 
 	write_local(p, "x", 1);
 	real = realpath(f->dir, NULL);
 	g_assert_nonnull(real);
-	dots = g_build_filename(f->dir, "..", g_path_get_basename(f->dir), "target", NULL);
+	dots = g_build_filename(f->dir, "..", base, "target", NULL);
 	g_assert_cmpint(sftp_realpath(f->c, dots, &out), ==, 0);
 	g_assert_true(g_str_has_prefix(out, real));
 	g_assert_true(g_str_has_suffix(out, "/target"));
