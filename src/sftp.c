@@ -95,6 +95,10 @@ const char *sftp_last_message(void)
 	return tls_message;
 }
 
+/* The client whose input this thread is processing (callbacks run here):
+ * blocking on the window or a reply here would deadlock the I/O thread. */
+static __thread const struct sftp_client *tls_in_input;
+
 static void tls_reset(void)
 {
 	tls_status = SFTP_FX_NONE;
@@ -388,6 +392,7 @@ int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
 	g_mutex_unlock(&c->lock);
 	if (r != 0)
 		return r;
+	tls_in_input = c;
 	while (len > 0) {
 		size_t n = buf_room(c->in);
 
@@ -402,6 +407,7 @@ int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
 		if ((r = process_packets(c)) != 0)
 			break;
 	}
+	tls_in_input = NULL;
 	if (r != 0)
 		sftp_client_shutdown(c, r);
 	return r;
@@ -457,6 +463,8 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 	uint32_t id;
 	int r;
 
+	if (tls_in_input == c)
+		nowait = true; /* never block the I/O thread */
 	g_mutex_lock(&c->lock);
 	for (;;) {
 		if (c->state != SFTP_STATE_READY) {
@@ -513,6 +521,12 @@ static int sftp_call(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8
 	tls_reset();
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
+	if (tls_in_input == c) {
+		/* A synchronous call from a completion callback could never complete. */
+		log_error(LOG_CAT_SFTP, "sftp: synchronous request on the I/O thread refused");
+		buf_free(pkt);
+		return ERR_INVALID_ARGUMENT;
+	}
 	g_cond_init(&req.cond);
 	req.type = pkt_type(pkt);
 	r = req_submit(c, &req, pkt, false);
@@ -592,10 +606,9 @@ static int call_expect(struct sftp_client *c, struct buf *pkt, size_t bytes, uin
 	return r;
 }
 
-int sftp_client_init(struct sftp_client *c)
+int sftp_client_init_start(struct sftp_client *c)
 {
 	struct buf *pkt = NULL;
-	struct sftp_limits lim;
 	int r = ERR_INTERNAL;
 
 	g_mutex_lock(&c->lock);
@@ -608,26 +621,35 @@ int sftp_client_init(struct sftp_client *c)
 	g_mutex_unlock(&c->lock);
 
 	/* filexfer-02 §4: uint32 length, byte SSH_FXP_INIT, uint32 version; no id. */
-	if ((pkt = buf_new(16)) == NULL) {
-		r = ERR_ALLOC_FAIL;
-		goto fail;
-	}
-	if ((r = buf_put_u32(pkt, 5)) != 0 || (r = buf_put_u8(pkt, SSH_FXP_INIT)) != 0 ||
-	    (r = buf_put_u32(pkt, 3)) != 0 || (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt))) != 0)
-		goto fail;
+	if ((pkt = buf_new(16)) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = buf_put_u32(pkt, 5)) == 0 && (r = buf_put_u8(pkt, SSH_FXP_INIT)) == 0 &&
+	    (r = buf_put_u32(pkt, 3)) == 0)
+		r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt));
+	buf_free(pkt);
+	return r;
+}
+
+int sftp_client_init(struct sftp_client *c)
+{
+	struct sftp_limits lim;
+	int r = ERR_INTERNAL;
+
+	if ((r = sftp_client_init_start(c)) != 0)
+		return r;
 	g_mutex_lock(&c->lock);
 	while (c->state == SFTP_STATE_AWAIT_VERSION && c->init_err == 0)
 		g_cond_wait(&c->state_cond, &c->lock);
 	r = c->state == SFTP_STATE_READY ? 0 : (c->init_err != 0 ? c->init_err : ERR_PROTOCOL);
 	g_mutex_unlock(&c->lock);
 	if (r != 0)
-		goto fail;
+		return r;
 	log_debug(LOG_CAT_SFTP, "sftp: version 3, extensions 0x%x, SYMLINK order %s", c->ver.exts,
 	          c->ver.symlink_reversed ? "target, link (OpenSSH)" : "link, target (filexfer-02)");
 
 	if (c->ver.exts & SFTP_EXT_LIMITS) {
 		if ((r = sftp_query_limits(c, &lim)) != 0)
-			goto fail;
+			return r;
 		g_mutex_lock(&c->lock);
 		/* Honour the server's limits, never exceeding our own (limits.h). A
 		 * zero means "no limit" for handles and "unknown" for lengths. */
@@ -650,11 +672,7 @@ int sftp_client_init(struct sftp_client *c)
 		          (unsigned long long)c->limits.read_length, (unsigned long long)c->limits.write_length,
 		          (unsigned long long)c->limits.open_handles);
 	}
-	buf_free(pkt);
 	return 0;
-fail:
-	buf_free(pkt);
-	return r;
 }
 
 uint32_t sftp_client_version(const struct sftp_client *c)

@@ -1227,6 +1227,244 @@ static void test_byte_at_a_time(void)
 	fake_free(&f);
 }
 
+/* Answers the next request, which must be of type want, with a bare STATUS
+ * (or body of rtype); returns the request's first string argument. */
+static char *script_step(struct fake *f, uint8_t want, uint8_t rtype, const struct buf *reply, char **second)
+{
+	uint8_t type;
+	uint32_t id;
+	GBytes *b = fake_pop(f, &type, &id);
+	struct buf *v = buf_from(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	char *first = NULL;
+	size_t len;
+
+	g_assert_cmpuint(type, ==, want);
+	g_assert_cmpint(buf_consume(v, 9), ==, 0);
+	g_assert_cmpint(buf_get_cstring(v, &first, &len), ==, 0);
+	if (second != NULL)
+		g_assert_cmpint(buf_get_cstring(v, second, &len), ==, 0);
+	buf_free(v);
+	g_bytes_unref(b);
+	g_assert_cmpint(fake_reply(f, rtype, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+	return first;
+}
+
+struct rename_run {
+	struct fake *f;
+	int result;
+};
+
+static gpointer rename_thread(gpointer arg)
+{
+	struct rename_run *r = arg;
+
+	r->result = sftp_posix_rename(r->f->c, "/d/old", "/d/new");
+	return NULL;
+}
+
+/* Without posix-rename@: RENAME fails (target exists), so the target is moved
+ * aside, the rename retried, and the moved-aside file removed. */
+static void test_rename_fallback(void)
+{
+	struct fake f;
+	struct rename_run rr = {.f = &f};
+	struct buf *failure = buf_new(0), *ok = buf_new(0), *attrs = buf_new(0);
+	char *a, *b, *tmp;
+	GThread *t;
+
+	g_assert_cmpint(buf_put_u32(failure, SFTP_FX_FAILURE), ==, 0);
+	g_assert_cmpint(buf_put_cstring(failure, "Failure"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(failure, ""), ==, 0);
+	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, SFTP_ATTR_SIZE), ==, 0);
+	g_assert_cmpint(buf_put_u64(attrs, 1), ==, 0);
+	fake_start_v3(&f);
+	g_assert_false(sftp_client_has(f.c, SFTP_EXT_POSIX_RENAME));
+	t = g_thread_new("rename", rename_thread, &rr);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, &b);
+	g_assert_cmpstr(a, ==, "/d/old");
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	a = script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL);
+	g_assert_cmpstr(a, ==, "/d/new");
+	g_free(a);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp);
+	g_assert_cmpstr(a, ==, "/d/new");
+	g_assert_true(g_str_has_prefix(tmp, "/d/new.sftpfs-rename-"));
+	g_free(a);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &b);
+	g_assert_cmpstr(a, ==, "/d/old");
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	a = script_step(&f, SSH_FXP_REMOVE, SSH_FXP_STATUS, ok, NULL);
+	g_assert_cmpstr(a, ==, tmp);
+	g_free(a);
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, 0);
+	g_free(tmp);
+
+	/* When the second rename fails, the target is moved back. */
+	t = g_thread_new("rename", rename_thread, &rr);
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp));
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &b);
+	g_assert_cmpstr(a, ==, tmp);
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	g_free(tmp);
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, ERR_SFTP_STATUS);
+	fake_free(&f);
+	buf_free(failure);
+	buf_free(ok);
+	buf_free(attrs);
+}
+
+struct open_run {
+	struct fake *f;
+	int result;
+	struct sftp_handle h;
+};
+
+static gpointer open_thread(gpointer arg)
+{
+	struct open_run *o = arg;
+
+	o->result = sftp_open(o->f->c, "/f", SFTP_FXF_READ, NULL, &o->h);
+	return NULL;
+}
+
+static gpointer limits_init_thread(gpointer arg)
+{
+	struct fake *f = arg;
+
+	return GINT_TO_POINTER(sftp_client_init(f->c));
+}
+
+/* limits@openssh.com: sizes clamped to ours, the handle limit enforced. */
+static void test_limits_honoured(void)
+{
+	struct fake f = {0};
+	struct buf *v = buf_new(0), *lim = buf_new(0), *h = buf_new(0), *ok = buf_new(0);
+	struct sftp_limits l;
+	struct open_run o = {.f = &f};
+	GThread *t;
+	GBytes *b;
+	uint8_t type;
+	uint32_t id;
+
+	g_assert_cmpint(buf_put_u32(v, 3), ==, 0);
+	g_assert_cmpint(buf_put_cstring(v, "limits@openssh.com"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(v, "1"), ==, 0);
+	f.sent = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
+	f.c = sftp_client_new(fake_send, &f);
+	t = g_thread_new("init", limits_init_thread, &f);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_VERSION, NULL, buf_peek(v), buf_len(v)), ==, 0);
+	b = fake_pop(&f, &type, &id);
+	g_assert_cmpuint(type, ==, SSH_FXP_EXTENDED);
+	g_bytes_unref(b);
+	/* A server claiming 1 GiB reads and writes, and 2 handles. */
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 2), ==, 0);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_EXTENDED_REPLY, &id, buf_peek(lim), buf_len(lim)), ==, 0);
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, 0);
+	sftp_client_limits(f.c, &l);
+	g_assert_cmpuint(l.read_length, ==, SFTP_READ_MAX);
+	g_assert_cmpuint(l.write_length, ==, SFTP_PACKET_MAX - 1024);
+	g_assert_cmpuint(l.open_handles, ==, 2);
+
+	g_assert_cmpint(buf_put_string(h, "H", 1), ==, 0);
+	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
+	for (int i = 0; i < 2; i++) {
+		t = g_thread_new("open", open_thread, &o);
+		g_free(script_step(&f, SSH_FXP_OPEN, SSH_FXP_HANDLE, h, NULL));
+		g_thread_join(t);
+		g_assert_cmpint(o.result, ==, 0);
+	}
+	/* The third open is refused before anything is sent. */
+	g_assert_cmpint(sftp_open(f.c, "/f", SFTP_FXF_READ, NULL, &o.h), ==, ERR_LIMIT_EXCEEDED);
+	g_assert_cmpint(g_async_queue_length(f.sent), ==, 0);
+	/* After a close there is room again. */
+	{
+		struct op_run c = {.f = &f, .op = OP_CLOSE};
+
+		t = g_thread_new("close", op_thread, &c);
+		b = fake_pop(&f, &type, &id);
+		g_bytes_unref(b);
+		g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(ok), buf_len(ok)), ==, 0);
+		g_thread_join(t);
+		g_assert_cmpint(c.result, ==, 0);
+	}
+	t = g_thread_new("open", open_thread, &o);
+	g_free(script_step(&f, SSH_FXP_OPEN, SSH_FXP_HANDLE, h, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(o.result, ==, 0);
+	fake_free(&f);
+	buf_free(v);
+	buf_free(lim);
+	buf_free(h);
+	buf_free(ok);
+}
+
+/* Completion callbacks may queue more async work but never block. */
+struct cb_ctx {
+	struct sftp_client *c;
+	int sync_result;
+	int async_result[2];
+	struct ooo later;
+};
+
+static void reentrant_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct cb_ctx *x = ctx;
+	struct sftp_attrs a;
+	struct sftp_handle h = {.len = 1, .data = {'h'}};
+
+	x->sync_result = sftp_stat(x->c, "/", &a);
+	/* Flags 0 would wait for room; on the I/O thread it must not. */
+	x->async_result[0] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
+	x->async_result[1] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
+}
+
+static void test_callback_rules(void)
+{
+	struct fake f;
+	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct cb_ctx x = {0};
+	struct buf *eof = buf_new(0);
+	uint8_t type;
+	uint32_t id, id2;
+	struct ooo o = {0};
+
+	fake_start_v3(&f);
+	x.c = f.c;
+	sftp_client_set_window(f.c, 2, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, 0, reentrant_cb, &x), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, 0, ooo_cb, &o), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_bytes_unref(fake_pop(&f, &type, &id2));
+	g_assert_cmpint(buf_put_u32(eof, SFTP_FX_EOF), ==, 0);
+	/* Completing the first frees one slot: the callback's first READ takes
+	 * it, its second finds the window full. */
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpint(x.sync_result, ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(x.async_result[0], ==, 0);
+	g_assert_cmpint(x.async_result[1], ==, ERR_WOULD_BLOCK);
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 2);
+	fake_free(&f);
+	/* Shutdown completed the two still pending. */
+	g_assert_cmpuint(o.done + x.later.done, ==, 2);
+	buf_free(eof);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1263,6 +1501,9 @@ int main(int argc, char **argv)
 	add_server_tests(&gesftp);
 	g_test_add_func("/sftp/scripted/out-of-order", test_out_of_order);
 	g_test_add_func("/sftp/scripted/byte-at-a-time", test_byte_at_a_time);
+	g_test_add_func("/sftp/scripted/rename-fallback", test_rename_fallback);
+	g_test_add_func("/sftp/scripted/limits", test_limits_honoured);
+	g_test_add_func("/sftp/scripted/callback-rules", test_callback_rules);
 	g_test_add_func("/sftp/hostile/truncations", test_hostile_truncations);
 	g_test_add_func("/sftp/hostile/values", test_hostile_values);
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
