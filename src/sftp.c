@@ -51,6 +51,7 @@ struct sftp_req {
 };
 
 struct sftp_client {
+	uint64_t serial; /* unique per client in this process; stamps its handles */
 	sftp_send_fn send;
 	void *send_ctx;
 
@@ -105,6 +106,9 @@ static void tls_reset(void)
 	tls_message[0] = '\0';
 }
 
+/* Source of client serials (never 0, so a zeroed handle belongs to no client). */
+static uint64_t sftp_client_serials;
+
 struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx)
 {
 	struct sftp_client *c = calloc(1, sizeof(*c));
@@ -118,6 +122,7 @@ struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx)
 		free(c);
 		return NULL;
 	}
+	c->serial = __atomic_add_fetch(&sftp_client_serials, 1, __ATOMIC_RELAXED);
 	c->send = send;
 	c->send_ctx = send_ctx;
 	g_mutex_init(&c->lock);
@@ -339,7 +344,8 @@ static int handle_packet(struct sftp_client *c, struct buf *pkt)
 	if (req->sync) {
 		req->reply_type = type;
 		req->reply = buf_new(buf_len(pkt) + 1);
-		if (req->reply == NULL || buf_putb(req->reply, pkt) != 0)
+		/* (An empty body needs no copy; buf_put of 0 bytes into a fresh buf is avoided.) */
+		if (req->reply == NULL || (buf_len(pkt) > 0 && buf_putb(req->reply, pkt) != 0))
 			req->err = ERR_ALLOC_FAIL;
 		req->done = true;
 		g_cond_signal(&req->cond);
@@ -436,11 +442,41 @@ static int put_path(struct buf *b, const char *path)
 	return buf_put_cstring(b, path);
 }
 
-static int put_handle(struct buf *b, const struct sftp_handle *h)
+static int put_handle(const struct sftp_client *c, struct buf *b, const struct sftp_handle *h)
 {
 	if (h == NULL || h->len == 0 || h->len > SFTP_HANDLE_MAX)
 		return ERR_INVALID_ARGUMENT;
+	/* A handle from another (earlier) client could name some other file
+	 * on this server: refuse it, the caller reopens by path. */
+	if (h->owner != c->serial)
+		return ERR_STALE;
 	return buf_put_string(b, h->data, h->len);
+}
+
+bool sftp_handle_belongs(const struct sftp_client *c, const struct sftp_handle *h)
+{
+	return h != NULL && h->len > 0 && h->owner == c->serial;
+}
+
+int sftp_handle_adopt(const struct sftp_client *c, const void *data, size_t len, struct sftp_handle *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > SFTP_HANDLE_MAX)
+		return ERR_INVALID_ARGUMENT;
+	memcpy(out->data, data, len);
+	out->len = (uint16_t)len;
+	out->owner = c->serial;
+	return 0;
+}
+
+int sftp_client_error(struct sftp_client *c)
+{
+	int r;
+
+	g_mutex_lock(&c->lock);
+	r = c->state == SFTP_STATE_CLOSED ? c->shutdown_err : 0;
+	g_mutex_unlock(&c->lock);
+	return r;
 }
 
 /* The type byte of a packet built by pkt_new (0 if none). */
@@ -789,7 +825,7 @@ int sftp_fstat(struct sftp_client *c, const struct sftp_handle *h, struct sftp_a
 	memset(out, 0, sizeof(*out));
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -817,7 +853,7 @@ int sftp_fsetstat(struct sftp_client *c, const struct sftp_handle *h, const stru
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -855,8 +891,8 @@ static int call_handle(struct sftp_client *c, struct buf *pkt, struct sftp_handl
 		buf_free(pkt);
 		return r;
 	}
-	if ((r = call_expect(c, pkt, 0, SSH_FXP_HANDLE, &body)) == 0)
-		r = sftp_handle_decode(body, out);
+	if ((r = call_expect(c, pkt, 0, SSH_FXP_HANDLE, &body)) == 0 && (r = sftp_handle_decode(body, out)) == 0)
+		out->owner = c->serial;
 	buf_free(body);
 	if (r != 0)
 		handle_release(c);
@@ -904,7 +940,7 @@ int sftp_close(struct sftp_client *c, const struct sftp_handle *h)
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -932,7 +968,7 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 	if (len > c->limits.read_length)
 		len = c->limits.read_length;
 	/* filexfer-02 §6.4: string handle, uint64 offset, uint32 len. */
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -1026,7 +1062,7 @@ int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp
 	out->count = 0;
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -1172,7 +1208,7 @@ int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t
 		len = c->limits.read_length;
 	if ((pkt = pkt_new(SSH_FXP_READ)) == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -1201,7 +1237,7 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 	if ((pkt = pkt_new(SSH_FXP_WRITE)) == NULL)
 		return ERR_ALLOC_FAIL;
 	/* filexfer-02 §6.4: string handle, uint64 offset, string data. */
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_string(pkt, data, len)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -1359,7 +1395,7 @@ int sftp_fstatvfs(struct sftp_client *c, const struct sftp_handle *h, struct sft
 		return ERR_NOT_SUPPORTED;
 	if ((pkt = ext_new("fstatvfs@openssh.com")) == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -1391,7 +1427,7 @@ int sftp_fsync(struct sftp_client *c, const struct sftp_handle *h)
 		return ERR_NOT_SUPPORTED;
 	if ((pkt = ext_new("fsync@openssh.com")) == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -1472,8 +1508,8 @@ int sftp_copy_data(struct sftp_client *c, const struct sftp_handle *from, uint64
 		return ERR_ALLOC_FAIL;
 	/* string read-from-handle, uint64 read-from-offset, uint64 read-data-length,
 	 * string write-to-handle, uint64 write-to-offset. */
-	if ((r = put_handle(pkt, from)) != 0 || (r = buf_put_u64(pkt, from_off)) != 0 ||
-	    (r = buf_put_u64(pkt, len)) != 0 || (r = put_handle(pkt, to)) != 0 ||
+	if ((r = put_handle(c, pkt, from)) != 0 || (r = buf_put_u64(pkt, from_off)) != 0 ||
+	    (r = buf_put_u64(pkt, len)) != 0 || (r = put_handle(c, pkt, to)) != 0 ||
 	    (r = buf_put_u64(pkt, to_off)) != 0) {
 		buf_free(pkt);
 		return r;

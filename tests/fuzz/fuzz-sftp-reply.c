@@ -48,12 +48,14 @@ static void status_cb(void *ctx, int err)
 static void fuzz_stream(const uint8_t *data, size_t size)
 {
 	static const uint8_t version[] = {0, 0, 0, 5, SSH_FXP_VERSION, 0, 0, 0, 3};
-	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct sftp_handle h;
 	struct sftp_client *c = sftp_client_new(null_send, NULL);
 	unsigned done = 0, queued = 0;
 
 	if (c == NULL)
 		return;
+	if (sftp_handle_adopt(c, "h", 1, &h) != 0)
+		abort();
 	if (sftp_client_init_start(c) != 0 || sftp_client_input(c, version, sizeof(version)) != 0)
 		abort();
 	/* Requests get ids 1..8: READs of 1..4 * 128 bytes, then WRITEs. */

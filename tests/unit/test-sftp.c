@@ -309,14 +309,16 @@ static void test_dirs(struct fixture *f, gconstpointer data)
 
 static void test_paths(struct fixture *f, gconstpointer data)
 {
-	char *p = tpath(f, "target"), *l = tpath(f, "sym"), *out = NULL, *dots, *real;
+	char *p = tpath(f, "target"), *l = tpath(f, "sym"), *out = NULL, *dots, *real, *base;
 	char lbuf[256];
 	ssize_t n;
 
 	write_local(p, "x", 1);
 	real = realpath(f->dir, NULL);
 	g_assert_nonnull(real);
-	dots = g_build_filename(f->dir, "..", g_path_get_basename(f->dir), "target", NULL);
+	base = g_path_get_basename(f->dir);
+	dots = g_build_filename(f->dir, "..", base, "target", NULL);
+	g_free(base);
 	g_assert_cmpint(sftp_realpath(f->c, dots, &out), ==, 0);
 	g_assert_true(g_str_has_prefix(out, real));
 	g_assert_true(g_str_has_suffix(out, "/target"));
@@ -558,6 +560,43 @@ static void test_openssh_only_exts(struct fixture *f, gconstpointer data)
 	g_free(q);
 }
 
+/* The reconnect path: the old client dies, its handles are refused by the
+ * new one (ERR_STALE, nothing sent), and reopening by path with
+ * sftp_reopen_flags keeps the data (no O_TRUNC again). */
+static void test_reopen(struct fixture *f, gconstpointer data)
+{
+	const char *argv[] = {f->srv->path, NULL};
+	uint32_t flags = SFTP_FXF_READ | SFTP_FXF_WRITE | SFTP_FXF_CREAT | SFTP_FXF_TRUNC;
+	struct sftp_client *c2;
+	struct sftp_handle h, h2;
+	char *p = tpath(f, "reopen");
+	char buf[16];
+	size_t got;
+
+	g_assert_cmpint(sftp_open(f->c, p, flags, NULL, &h), ==, 0);
+	g_assert_true(sftp_handle_belongs(f->c, &h));
+	g_assert_cmpint(sftp_write(f->c, &h, 0, "persist", 7), ==, 0);
+	sftp_client_shutdown(f->c, ERR_CONN_CLOSED);
+	g_assert_cmpint(sftp_client_error(f->c), ==, ERR_CONN_CLOSED);
+	g_assert_cmpint(sftp_read(f->c, &h, 0, buf, sizeof(buf), &got), ==, ERR_CONN_CLOSED);
+
+	g_assert_cmpint(sftp_client_spawn(argv, &c2, NULL), ==, 0);
+	g_assert_cmpint(sftp_client_init(c2), ==, 0);
+	g_assert_cmpint(sftp_client_error(c2), ==, 0);
+	g_assert_false(sftp_handle_belongs(c2, &h));
+	g_assert_cmpint(sftp_read(c2, &h, 0, buf, sizeof(buf), &got), ==, ERR_STALE);
+	g_assert_cmpint(sftp_write(c2, &h, 0, "x", 1), ==, ERR_STALE);
+	g_assert_cmpint(sftp_close(c2, &h), ==, ERR_STALE);
+	g_assert_cmpuint(sftp_reopen_flags(flags), ==, SFTP_FXF_READ | SFTP_FXF_WRITE);
+	g_assert_cmpint(sftp_open(c2, p, sftp_reopen_flags(flags), NULL, &h2), ==, 0);
+	g_assert_cmpint(sftp_read(c2, &h2, 0, buf, sizeof(buf), &got), ==, 0);
+	g_assert_cmpuint(got, ==, 7);
+	g_assert_cmpmem(buf, 7, "persist", 7);
+	g_assert_cmpint(sftp_close(c2, &h2), ==, 0);
+	sftp_client_free(c2);
+	g_free(p);
+}
+
 /* Many threads, each with its own synchronous requests in flight at once. */
 struct stat_worker {
 	struct fixture *f;
@@ -730,7 +769,8 @@ static int fake_reply(struct fake *f, uint8_t type, const uint32_t *id, const vo
 	g_assert_cmpint(buf_put_u8(b, type), ==, 0);
 	if (id != NULL)
 		g_assert_cmpint(buf_put_u32(b, *id), ==, 0);
-	g_assert_cmpint(buf_put(b, body, len), ==, 0);
+	if (len > 0)
+		g_assert_cmpint(buf_put(b, body, len), ==, 0);
 	r = sftp_client_input(f->c, buf_peek(b), buf_len(b));
 	buf_free(b);
 	return r;
@@ -798,7 +838,7 @@ struct op_run {
 static gpointer op_thread(gpointer arg)
 {
 	struct op_run *o = arg;
-	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct sftp_handle h;
 	struct sftp_attrs a;
 	struct sftp_names n;
 	struct sftp_statvfs sv;
@@ -807,6 +847,7 @@ static gpointer op_thread(gpointer arg)
 	uint32_t ids[2] = {1, 2};
 	size_t got;
 
+	g_assert_cmpint(sftp_handle_adopt(o->f->c, "h", 1, &h), ==, 0);
 	switch (o->op) {
 	case OP_STAT:
 		o->result = sftp_stat(o->f->c, "/x", &a);
@@ -1147,12 +1188,13 @@ static void ooo_cb(void *ctx, int err, const uint8_t *data, size_t len)
 static void test_out_of_order(void)
 {
 	struct fake f;
-	struct sftp_handle h = {.len = 2, .data = {'h', '1'}};
+	struct sftp_handle h;
 	struct ooo o = {0};
 	uint32_t ids[64];
 	unsigned order[64];
 
 	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h1", 2, &h), ==, 0);
 	for (unsigned i = 0; i < 64; i++)
 		g_assert_cmpint(sftp_read_async(f.c, &h, (uint64_t)i << 20, i + 1, SFTP_ASYNC_NOWAIT, ooo_cb, &o), ==, 0);
 	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 64);
@@ -1426,8 +1468,9 @@ static void reentrant_cb(void *ctx, int err, const uint8_t *data, size_t len)
 {
 	struct cb_ctx *x = ctx;
 	struct sftp_attrs a;
-	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct sftp_handle h;
 
+	g_assert_cmpint(sftp_handle_adopt(x->c, "h", 1, &h), ==, 0);
 	x->sync_result = sftp_stat(x->c, "/", &a);
 	/* Flags 0 would wait for room; on the I/O thread it must not. */
 	x->async_result[0] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
@@ -1437,7 +1480,7 @@ static void reentrant_cb(void *ctx, int err, const uint8_t *data, size_t len)
 static void test_callback_rules(void)
 {
 	struct fake f;
-	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct sftp_handle h;
 	struct cb_ctx x = {0};
 	struct buf *eof = buf_new(0);
 	uint8_t type;
@@ -1445,6 +1488,7 @@ static void test_callback_rules(void)
 	struct ooo o = {0};
 
 	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
 	x.c = f.c;
 	sftp_client_set_window(f.c, 2, 0);
 	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, 0, reentrant_cb, &x), ==, 0);
@@ -1483,6 +1527,7 @@ static void add_server_tests(const struct server *s)
 		{"openssh-extensions", test_openssh_only_exts},
 		{"pipelining", test_pipelining},
 		{"shutdown", test_shutdown},
+		{"reopen", test_reopen},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
