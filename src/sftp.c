@@ -953,8 +953,9 @@ int sftp_close(struct sftp_client *c, const struct sftp_handle *h)
 	return r;
 }
 
-int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
-              size_t *got)
+/* One READ of at most the read limit. */
+static int read_one(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
+                    size_t *got)
 {
 	struct buf *pkt = pkt_new(SSH_FXP_READ), *body = NULL;
 	const uint8_t *data;
@@ -992,6 +993,93 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 		r = ERR_PROTOCOL;
 	}
 	buf_free(body);
+	return r;
+}
+
+/* A pipelined synchronous read: one chunk per READ, completed on the I/O thread. */
+struct read_group {
+	GMutex lock;
+	GCond cond;
+	unsigned pending;
+};
+
+struct read_chunk {
+	struct read_group *g;
+	uint8_t *dst;
+	size_t want, got;
+	int err;
+};
+
+static void read_chunk_done(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct read_chunk *ch = ctx;
+
+	/* len <= want: the async path rejects longer DATA. */
+	if (err == 0 && len > 0)
+		memcpy(ch->dst, data, len);
+	ch->got = len;
+	ch->err = err;
+	g_mutex_lock(&ch->g->lock);
+	ch->g->pending--;
+	g_cond_signal(&ch->g->cond);
+	g_mutex_unlock(&ch->g->lock);
+}
+
+int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
+              size_t *got)
+{
+	size_t max = c->limits.read_length, n, total = 0;
+	struct read_group g = {.pending = 0};
+	struct read_chunk *chunks;
+	int r = 0;
+
+	*got = 0;
+	if (len <= max)
+		return read_one(c, h, offset, dst, len, got);
+	/* Larger reads: all chunks in flight at once (bounded by the window);
+	 * the result is the contiguous prefix up to the first short chunk. */
+	n = len / max + (len % max != 0);
+	if ((chunks = calloc(n, sizeof(*chunks))) == NULL)
+		return ERR_ALLOC_FAIL;
+	tls_reset();
+	g_mutex_init(&g.lock);
+	g_cond_init(&g.cond);
+	for (size_t i = 0; i < n; i++) {
+		size_t want = i + 1 < n ? max : len - i * max;
+
+		chunks[i] = (struct read_chunk){.g = &g, .dst = (uint8_t *)dst + i * max, .want = want};
+		g_mutex_lock(&g.lock);
+		g.pending++;
+		g_mutex_unlock(&g.lock);
+		if ((r = sftp_read_async(c, h, offset + i * max, want, 0, read_chunk_done, &chunks[i])) != 0) {
+			g_mutex_lock(&g.lock);
+			g.pending--;
+			g_mutex_unlock(&g.lock);
+			chunks[i].err = r;
+			n = i + 1;
+			break;
+		}
+	}
+	g_mutex_lock(&g.lock);
+	while (g.pending > 0)
+		g_cond_wait(&g.cond, &g.lock);
+	g_mutex_unlock(&g.lock);
+	r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (chunks[i].err != 0) {
+			if (i == 0)
+				r = chunks[i].err;
+			break;
+		}
+		total += chunks[i].got;
+		if (chunks[i].got < chunks[i].want)
+			break;
+	}
+	if (r == 0)
+		*got = total;
+	g_cond_clear(&g.cond);
+	g_mutex_clear(&g.lock);
+	free(chunks);
 	return r;
 }
 

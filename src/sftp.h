@@ -228,8 +228,10 @@ static inline uint32_t sftp_reopen_flags(uint32_t pflags)
 int sftp_open(struct sftp_client *c, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
               struct sftp_handle *out) MUST_CHECK;
 int sftp_close(struct sftp_client *c, const struct sftp_handle *h) MUST_CHECK;
-/* Reads up to len bytes (clamped to the read limit) at offset into dst;
- * *got = 0 at end of file. */
+/* Reads up to len bytes at offset into dst; *got = 0 at end of file. More
+ * than the read limit is fetched as READs all in flight at once, and *got is
+ * then the contiguous prefix up to the first short READ (a short read, as
+ * read(2) may return). */
 int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
               size_t *got) MUST_CHECK;
 /* Writes all len bytes, split into WRITEs of the write limit, pipelined. */

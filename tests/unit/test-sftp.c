@@ -216,6 +216,20 @@ static void test_file_io(struct fixture *f, gconstpointer data)
 	}
 	g_assert_cmpuint(total, ==, n);
 	g_assert_true(memcmp(back, buf, n) == 0);
+	/* One read of the whole file and more: pipelined READs, cut at EOF. */
+	{
+		uint8_t *all = g_malloc0(n + 100000);
+
+		g_assert_cmpint(sftp_read(f->c, &h, 0, all, n + 100000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, n);
+		g_assert_true(memcmp(all, buf, n) == 0);
+		g_assert_cmpint(sftp_read(f->c, &h, n - 100, all, 600000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, 100);
+		g_assert_true(memcmp(all, buf + n - 100, 100) == 0);
+		g_assert_cmpint(sftp_read(f->c, &h, n + 5, all, 600000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, 0);
+		g_free(all);
+	}
 	/* Writing through a read-only handle is refused by the server. */
 	g_assert_cmpint(sftp_write(f->c, &h, 0, "x", 1), <, 0);
 	g_assert_cmpint(sftp_close(f->c, &h), ==, 0);
@@ -1240,6 +1254,132 @@ static void test_out_of_order(void)
 	fake_free(&f);
 }
 
+/* 8 threads with 8 async READs each and 8 threads with a STAT each: 72
+ * requests provably in flight at once (none is answered until all have
+ * arrived), then answered in shuffled order; every caller gets its own reply. */
+struct mt {
+	struct fake *f;
+	unsigned index;
+	unsigned ok;
+	GMutex lock;
+	GCond cond;
+	unsigned pending;
+};
+
+static void mt_read_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct mt *m = ctx;
+
+	g_mutex_lock(&m->lock);
+	/* The script answers a READ at offset o for n bytes with n bytes of value o. */
+	if (err == 0 && len > 0 && data[0] == (uint8_t)m->index && data[len - 1] == (uint8_t)m->index)
+		m->ok++;
+	m->pending--;
+	g_cond_signal(&m->cond);
+	g_mutex_unlock(&m->lock);
+}
+
+static gpointer mt_reader(gpointer arg)
+{
+	struct mt *m = arg;
+	struct sftp_handle h;
+
+	g_assert_cmpint(sftp_handle_adopt(m->f->c, "h", 1, &h), ==, 0);
+	g_mutex_lock(&m->lock);
+	for (unsigned k = 0; k < 8; k++) {
+		m->pending++;
+		g_assert_cmpint(sftp_read_async(m->f->c, &h, m->index, 16 + k, 0, mt_read_cb, m), ==, 0);
+	}
+	while (m->pending > 0)
+		g_cond_wait(&m->cond, &m->lock);
+	g_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static gpointer mt_stat(gpointer arg)
+{
+	struct mt *m = arg;
+	struct sftp_attrs a;
+	char path[16];
+
+	g_snprintf(path, sizeof(path), "/t%u", m->index);
+	if (sftp_stat(m->f->c, path, &a) == 0 && a.size == m->index)
+		m->ok++;
+	sftp_attrs_clear(&a);
+	return NULL;
+}
+
+static void test_many_threads(void)
+{
+	struct fake f;
+	struct mt m[16];
+	GThread *t[16];
+	GBytes *pk[72];
+	unsigned order[72];
+
+	fake_start_v3(&f);
+	for (unsigned i = 0; i < 16; i++) {
+		m[i] = (struct mt){.f = &f, .index = i < 8 ? 100 + i : i};
+		g_mutex_init(&m[i].lock);
+		g_cond_init(&m[i].cond);
+		t[i] = g_thread_new("mt", i < 8 ? mt_reader : mt_stat, &m[i]);
+	}
+	for (unsigned i = 0; i < 72; i++) {
+		uint8_t type;
+		uint32_t id;
+
+		pk[i] = fake_pop(&f, &type, &id);
+		order[i] = i;
+	}
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 72);
+	for (unsigned i = 71; i > 0; i--) {
+		unsigned j = (i * 40503u + 7) % (i + 1), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (unsigned k = 0; k < 72; k++) {
+		struct buf *v = buf_from(g_bytes_get_data(pk[order[k]], NULL), g_bytes_get_size(pk[order[k]]));
+		struct buf *reply = buf_new(0);
+		const uint8_t *hd;
+		uint8_t type, data[64];
+		uint32_t len, id;
+		uint64_t off;
+		size_t hl;
+		char *path;
+
+		g_assert_cmpint(buf_consume(v, 4), ==, 0);
+		g_assert_cmpint(buf_get_u8(v, &type), ==, 0);
+		g_assert_cmpint(buf_get_u32(v, &id), ==, 0);
+		if (type == SSH_FXP_READ) {
+			g_assert_cmpint(buf_get_string_direct(v, &hd, &hl), ==, 0);
+			g_assert_cmpint(buf_get_u64(v, &off), ==, 0);
+			g_assert_cmpint(buf_get_u32(v, &len), ==, 0);
+			memset(data, (int)off, sizeof(data));
+			g_assert_cmpint(buf_put_string(reply, data, len), ==, 0);
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_DATA, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+		} else {
+			g_assert_cmpuint(type, ==, SSH_FXP_STAT);
+			g_assert_cmpint(buf_get_cstring(v, &path, &hl), ==, 0);
+			g_assert_cmpint(buf_put_u32(reply, SFTP_ATTR_SIZE), ==, 0);
+			g_assert_cmpint(buf_put_u64(reply, g_ascii_strtoull(path + 2, NULL, 10)), ==, 0);
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_ATTRS, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+			free(path);
+		}
+		buf_free(reply);
+		buf_free(v);
+		g_bytes_unref(pk[order[k]]);
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		g_thread_join(t[i]);
+		g_assert_cmpuint(m[i].ok, ==, i < 8 ? 8 : 1);
+		g_mutex_clear(&m[i].lock);
+		g_cond_clear(&m[i].cond);
+	}
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 0);
+	fake_free(&f);
+}
+
 /* Bytes arriving one at a time still frame correctly. */
 static void test_byte_at_a_time(void)
 {
@@ -1546,6 +1686,7 @@ int main(int argc, char **argv)
 	add_server_tests(&gesftp);
 	g_test_add_func("/sftp/scripted/out-of-order", test_out_of_order);
 	g_test_add_func("/sftp/scripted/byte-at-a-time", test_byte_at_a_time);
+	g_test_add_func("/sftp/scripted/many-threads", test_many_threads);
 	g_test_add_func("/sftp/scripted/rename-fallback", test_rename_fallback);
 	g_test_add_func("/sftp/scripted/limits", test_limits_honoured);
 	g_test_add_func("/sftp/scripted/callback-rules", test_callback_rules);
