@@ -555,6 +555,21 @@ static void test_openssh_only_exts(struct fixture *f, gconstpointer data)
 	} else {
 		g_assert_cmpint(sftp_users_groups_by_id(f->c, uids, 2, gids, 1, &un, &gn), ==, ERR_NOT_SUPPORTED);
 	}
+	/* The raw EXTENDED call: an unknown request is OP_UNSUPPORTED. */
+	{
+		struct buf *reply = NULL;
+
+		g_assert_cmpint(sftp_extended(f->c, "no-such-extension@sftpfs", (const uint8_t *)"", 0, &reply), ==,
+		                ERR_NOT_SUPPORTED);
+		g_assert_cmpuint(sftp_last_status(), ==, SFTP_FX_OP_UNSUPPORTED);
+		g_assert_null(reply);
+		if (sftp_client_has(f->c, SFTP_EXT_LIMITS)) {
+			g_assert_cmpint(sftp_extended(f->c, "limits@openssh.com", NULL, 0, &reply), ==, 0);
+			g_assert_nonnull(reply);
+			g_assert_cmpuint(buf_len(reply), ==, 32);
+			buf_free(reply);
+		}
+	}
 	/* copy-data: server-side copy between two handles. */
 	write_local(p, "0123456789abcdef", 16);
 	g_assert_cmpint(sftp_open(f->c, p, SFTP_FXF_READ, NULL, &hs), ==, 0);
@@ -1649,6 +1664,113 @@ static void test_callback_rules(void)
 	buf_free(eof);
 }
 
+/* Async READ replies truncated at every offset, or longer than asked: errors through the callback. */
+struct one_result {
+	int err;
+	size_t len;
+	unsigned calls;
+};
+
+static void one_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct one_result *o = ctx;
+
+	o->err = err;
+	o->len = len;
+	o->calls++;
+}
+
+static void test_hostile_async(void)
+{
+	struct buf *b = buf_new(0);
+
+	g_assert_cmpint(buf_put_string(b, "0123456789", 10), ==, 0);
+	for (size_t cut = 0; cut <= buf_len(b) + 1; cut++) {
+		struct fake f;
+		struct sftp_handle h;
+		struct one_result o = {0};
+		uint8_t type, body[32] = {0};
+		uint32_t id;
+
+		memcpy(body, buf_peek(b), buf_len(b));
+		fake_start_v3(&f);
+		g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+		/* Ask for 9 bytes at cut == len + 1 so that the 10 sent are too many. */
+		g_assert_cmpint(sftp_read_async(f.c, &h, 0, cut == buf_len(b) + 1 ? 9 : 10, 0, one_cb, &o), ==, 0);
+		g_bytes_unref(fake_pop(&f, &type, &id));
+		g_assert_cmpint(fake_reply(&f, SSH_FXP_DATA, &id, body, cut > buf_len(b) ? buf_len(b) : cut), ==, 0);
+		g_assert_cmpuint(o.calls, ==, 1);
+		if (cut == buf_len(b)) {
+			g_assert_cmpint(o.err, ==, 0);
+			g_assert_cmpuint(o.len, ==, 10);
+		} else {
+			g_assert_cmpint(o.err, <, 0);
+			g_assert_cmpuint(o.len, ==, 0);
+		}
+		fake_free(&f);
+		g_assert_cmpuint(o.calls, ==, 1);
+	}
+	buf_free(b);
+}
+
+/* The window: a synchronous caller waits for room, async NOWAIT callers are
+ * told ERR_WOULD_BLOCK, and the byte bound counts as well as the request bound. */
+struct stat_run {
+	struct fake *f;
+	int result;
+};
+
+static gpointer window_stat_thread(gpointer arg)
+{
+	struct stat_run *s = arg;
+	struct sftp_attrs a;
+
+	s->result = sftp_stat(s->f->c, "/w", &a);
+	sftp_attrs_clear(&a);
+	return NULL;
+}
+
+static void test_window(void)
+{
+	struct fake f;
+	struct sftp_handle h;
+	struct one_result o = {0};
+	struct stat_run sr = {.f = &f, .result = 1};
+	struct buf *eof = buf_new(0), *attrs = buf_new(0);
+	GThread *t;
+	GBytes *b;
+	uint8_t type;
+	uint32_t id;
+
+	g_assert_cmpint(buf_put_u32(eof, SFTP_FX_EOF), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, 0), ==, 0);
+	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+	sftp_client_set_window(f.c, 1, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 100, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	t = g_thread_new("stat", window_stat_thread, &sr);
+	/* The STAT is not sent while the window is full. */
+	b = g_async_queue_timeout_pop(f.sent, 200000);
+	g_assert_null(b);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpuint(o.calls, ==, 1);
+	g_free(script_step(&f, SSH_FXP_STAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(sr.result, ==, 0);
+
+	/* Bytes: the window holds one full-size READ (32 KiB here). */
+	sftp_client_set_window(f.c, 10, 1);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 32768, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, ERR_WOULD_BLOCK);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	fake_free(&f);
+	buf_free(eof);
+	buf_free(attrs);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1693,6 +1815,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/hostile/truncations", test_hostile_truncations);
 	g_test_add_func("/sftp/hostile/values", test_hostile_values);
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
+	g_test_add_func("/sftp/hostile/async", test_hostile_async);
+	g_test_add_func("/sftp/scripted/window", test_window);
 	g_test_add_func("/sftp/hostile/version", test_hostile_version);
 	return g_test_run();
 }
