@@ -666,6 +666,37 @@ int sftp_client_init_start(struct sftp_client *c)
 	return r;
 }
 
+/* Bounds of the sizes derived from limits@openssh.com. Every READ/WRITE
+ * carries at most this much besides its data (id, handle, offset). */
+#define SFTP_IO_OVERHEAD 1024
+#define SFTP_IO_LEN_MIN 1024
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/*
+ * Effective sizes from a limits@ reply: the server's values, never above our
+ * own caps (limits.h), never below SFTP_IO_LEN_MIN (filexfer-02 §3 requires
+ * servers to take 34000-byte packets, so smaller claims are not honest). A
+ * zero length means "unknown" (use the default); zero handles, "no limit".
+ */
+static void limits_apply(const struct sftp_limits *server, struct sftp_limits *eff)
+{
+	uint64_t packet = server->packet_length != 0 ? server->packet_length : SFTP_PACKET_MAX;
+	uint64_t room;
+
+	packet = clamp_u64(packet, SFTP_IO_LEN_MIN + SFTP_IO_OVERHEAD, SFTP_PACKET_MAX);
+	room = packet - SFTP_IO_OVERHEAD;
+	eff->packet_length = packet;
+	eff->read_length = clamp_u64(server->read_length != 0 ? server->read_length : SFTP_IO_LEN_DEFAULT,
+	                             SFTP_IO_LEN_MIN, room < SFTP_READ_MAX ? room : SFTP_READ_MAX);
+	eff->write_length = clamp_u64(server->write_length != 0 ? server->write_length : SFTP_IO_LEN_DEFAULT,
+	                              SFTP_IO_LEN_MIN, room);
+	eff->open_handles = server->open_handles;
+}
+
 int sftp_client_init(struct sftp_client *c)
 {
 	struct sftp_limits lim;
@@ -687,20 +718,7 @@ int sftp_client_init(struct sftp_client *c)
 		if ((r = sftp_query_limits(c, &lim)) != 0)
 			return r;
 		g_mutex_lock(&c->lock);
-		/* Honour the server's limits, never exceeding our own (limits.h). A
-		 * zero means "no limit" for handles and "unknown" for lengths. */
-		if (lim.packet_length != 0 && lim.packet_length < c->limits.packet_length)
-			c->limits.packet_length = lim.packet_length;
-		c->limits.read_length = lim.read_length != 0 ? lim.read_length : SFTP_IO_LEN_DEFAULT;
-		if (c->limits.read_length > SFTP_READ_MAX)
-			c->limits.read_length = SFTP_READ_MAX;
-		c->limits.write_length = lim.write_length != 0 ? lim.write_length : SFTP_IO_LEN_DEFAULT;
-		/* A WRITE carries id, handle and offset besides the data. */
-		if (c->limits.write_length > c->limits.packet_length - 1024)
-			c->limits.write_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
-		if (c->limits.read_length > c->limits.packet_length - 1024)
-			c->limits.read_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
-		c->limits.open_handles = lim.open_handles;
+		limits_apply(&lim, &c->limits);
 		if (c->max_bytes < c->limits.read_length)
 			c->max_bytes = c->limits.read_length;
 		g_mutex_unlock(&c->lock);

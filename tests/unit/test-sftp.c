@@ -1605,6 +1605,27 @@ static void test_limits_honoured(void)
 	g_thread_join(t);
 	g_assert_cmpint(o.result, ==, 0);
 	fake_free(&f);
+
+	/* Absurdly small claims are raised to 1 KiB; zero lengths mean "unknown". */
+	f.sent = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
+	f.c = sftp_client_new(fake_send, &f);
+	t = g_thread_new("init", limits_init_thread, &f);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_VERSION, NULL, buf_peek(v), buf_len(v)), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	buf_reset(lim);
+	g_assert_cmpint(buf_put_u64(lim, 100), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 0), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 0), ==, 0);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_EXTENDED_REPLY, &id, buf_peek(lim), buf_len(lim)), ==, 0);
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, 0);
+	sftp_client_limits(f.c, &l);
+	g_assert_cmpuint(l.packet_length, ==, 2048);
+	g_assert_cmpuint(l.read_length, ==, 1024);
+	g_assert_cmpuint(l.write_length, ==, 1024);
+	g_assert_cmpuint(l.open_handles, ==, 0);
+	fake_free(&f);
 	buf_free(v);
 	buf_free(lim);
 	buf_free(h);
