@@ -71,7 +71,7 @@ struct sftp_client {
 	unsigned open_handles; /* handles the server holds for us, plus opens in flight */
 	void (*shutdown_cb)(void *ctx, int err);
 	void *shutdown_ctx;
-	/* written before READY, read-only after */
+	/* written during sftp_client_init (under lock), read-only after it returns */
 	struct sftp_version_info ver;
 	struct sftp_limits limits; /* effective */
 
@@ -1054,6 +1054,8 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 	*got = 0;
 	if (len <= max)
 		return read_one(c, h, offset, dst, len, got);
+	if (tls_in_input == c)
+		return ERR_INVALID_ARGUMENT; /* would wait for its own thread */
 	/* Larger reads: all chunks in flight at once (bounded by the window);
 	 * the result is the contiguous prefix up to the first short chunk. */
 	n = len / max + (len % max != 0);
@@ -1129,6 +1131,8 @@ int sftp_write(struct sftp_client *c, const struct sftp_handle *h, uint64_t offs
 	int r = 0;
 
 	tls_reset();
+	if (tls_in_input == c)
+		return ERR_INVALID_ARGUMENT; /* would wait for its own thread */
 	g_mutex_init(&g.lock);
 	g_cond_init(&g.cond);
 	do {

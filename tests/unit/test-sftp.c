@@ -1648,6 +1648,8 @@ static void reentrant_cb(void *ctx, int err, const uint8_t *data, size_t len)
 
 	g_assert_cmpint(sftp_handle_adopt(x->c, "h", 1, &h), ==, 0);
 	x->sync_result = sftp_stat(x->c, "/", &a);
+	if (sftp_write(x->c, &h, 0, "x", 1) != ERR_INVALID_ARGUMENT)
+		x->sync_result = 1;
 	/* Flags 0 would wait for room; on the I/O thread it must not. */
 	x->async_result[0] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
 	x->async_result[1] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
