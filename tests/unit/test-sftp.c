@@ -21,7 +21,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -1794,6 +1796,64 @@ static void test_window(void)
 	buf_free(attrs);
 }
 
+/* The fd driver with two pipes (sshfs -o passive style) against a real server. */
+static void test_pipe_fds(void)
+{
+	const char *argv[] = {OPENSSH_SFTP_SERVER, NULL};
+	struct sftp_client *c;
+	struct sftp_attrs a;
+	GPid pid;
+	gint in_fd, out_fd;
+	int status;
+
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+	                                       &in_fd, &out_fd, NULL, NULL));
+	g_assert_cmpint(sftp_client_start_fds(out_fd, in_fd, &c), ==, 0);
+	g_assert_cmpint(sftp_client_init(c), ==, 0);
+	g_assert_cmpint(sftp_stat(c, "/", &a), ==, 0);
+	g_assert_true(S_ISDIR(a.permissions));
+	sftp_attrs_clear(&a);
+	sftp_client_free(c); /* closes both pipes: the server exits */
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_spawn_close_pid(pid);
+}
+
+static void wedge_cb(void *ctx, int err)
+{
+	int *n = ctx;
+
+	if (err != 0)
+		(*n)++;
+}
+
+/* A peer that stops reading cannot wedge sftp_client_free. */
+static void test_pipe_wedged_peer(void)
+{
+	static const uint8_t version[] = {0, 0, 0, 5, SSH_FXP_VERSION, 0, 0, 0, 3};
+	struct sftp_client *c;
+	struct sftp_handle h;
+	uint8_t *chunk = g_malloc0(SFTP_IO_LEN_DEFAULT);
+	int sv[2], failed = 0, queued = 0;
+	gint64 t0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	g_assert_cmpint(sftp_client_start_fds(sv[0], sv[0], &c), ==, 0);
+	g_assert_cmpint(write(sv[1], version, sizeof(version)), ==, (ssize_t)sizeof(version));
+	g_assert_cmpint(sftp_client_init(c), ==, 0);
+	g_assert_cmpint(sftp_handle_adopt(c, "h", 1, &h), ==, 0);
+	/* 8 MiB of WRITEs toward a peer that reads nothing. */
+	while (sftp_write_async(c, &h, 0, chunk, SFTP_IO_LEN_DEFAULT, SFTP_ASYNC_NOWAIT, wedge_cb, &failed) == 0)
+		queued++;
+	g_assert_cmpint(queued, >, 64);
+	t0 = g_get_monotonic_time();
+	sftp_client_free(c);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+	g_assert_cmpint(failed, ==, queued);
+	close(sv[1]);
+	g_free(chunk);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1840,6 +1900,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
 	g_test_add_func("/sftp/hostile/async", test_hostile_async);
 	g_test_add_func("/sftp/scripted/window", test_window);
+	g_test_add_func("/sftp/pipe/fds", test_pipe_fds);
+	g_test_add_func("/sftp/pipe/wedged-peer", test_pipe_wedged_peer);
 	g_test_add_func("/sftp/hostile/version", test_hostile_version);
 	return g_test_run();
 }
