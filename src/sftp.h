@@ -185,7 +185,8 @@ void sftp_client_free(struct sftp_client *c);
  * offered. Blocking (call from a non-I/O thread). */
 int sftp_client_init(struct sftp_client *c) MUST_CHECK;
 
-/* Called once, from the thread that shuts the client down, with the error. */
+/* Called once, from the thread that shuts the client down, with the error.
+ * It (like every completion callback) must not free the client. */
 void sftp_client_set_shutdown_callback(struct sftp_client *c, void (*cb)(void *ctx, int err), void *ctx);
 /* Run by sftp_client_free after shutdown, before the memory goes: stream
  * drivers (sftp_pipe.c) stop their threads and close their fds here. */
@@ -295,7 +296,9 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
 /* ---- asynchronous bulk data ---- */
 
 /* READ completion: err 0 and the data (borrowed for the call; len may be
- * short), err 0 and len 0 at end of file, or a negative code. */
+ * short), err 0 and len 0 at end of file, or a negative code. Callbacks run
+ * on the I/O thread (or the thread calling sftp_client_shutdown): quick, no
+ * blocking, no synchronous sftp calls (refused), never sftp_client_free. */
 typedef void (*sftp_read_cb)(void *ctx, int err, const uint8_t *data, size_t len);
 /* Completion of a request answered with a STATUS (WRITE). */
 typedef void (*sftp_status_cb)(void *ctx, int err);

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "sftp_pipe.h"
 
-#define PIPE_READ_CHUNK (64u * 1024)
+#define PIPE_READ_CHUNK (256u * 1024)
 
 struct sftp_pipe {
 	struct sftp_client *client;

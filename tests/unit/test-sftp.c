@@ -1854,6 +1854,33 @@ static void test_pipe_wedged_peer(void)
 	g_free(chunk);
 }
 
+static void count_shutdown(void *ctx, int err)
+{
+	int *v = ctx;
+
+	v[0]++;
+	v[1] = err;
+}
+
+/* The shutdown callback runs once with the first error; init runs once. */
+static void test_shutdown_callback(void)
+{
+	struct fake f;
+	int seen[2] = {0, 0};
+
+	fake_start_v3(&f);
+	sftp_client_set_shutdown_callback(f.c, count_shutdown, seen);
+	g_assert_cmpint(sftp_client_init(f.c), ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(sftp_client_error(f.c), ==, 0);
+	sftp_client_shutdown(f.c, ERR_TIMEOUT);
+	sftp_client_shutdown(f.c, ERR_CONN_CLOSED);
+	g_assert_cmpint(seen[0], ==, 1);
+	g_assert_cmpint(seen[1], ==, ERR_TIMEOUT);
+	g_assert_cmpint(sftp_client_error(f.c), ==, ERR_TIMEOUT);
+	fake_free(&f);
+	g_assert_cmpint(seen[0], ==, 1);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1900,6 +1927,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
 	g_test_add_func("/sftp/hostile/async", test_hostile_async);
 	g_test_add_func("/sftp/scripted/window", test_window);
+	g_test_add_func("/sftp/scripted/shutdown-callback", test_shutdown_callback);
 	g_test_add_func("/sftp/pipe/fds", test_pipe_fds);
 	g_test_add_func("/sftp/pipe/wedged-peer", test_pipe_wedged_peer);
 	g_test_add_func("/sftp/hostile/version", test_hostile_version);
