@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "limits.h"
@@ -1427,6 +1428,7 @@ int sftp_posix_rename(struct sftp_client *c, const char *oldpath, const char *ne
 {
 	struct sftp_attrs st = {0};
 	char *tmp = NULL;
+	bool is_dir;
 	int r, r2;
 
 	if (ext_check(c, SFTP_EXT_POSIX_RENAME)) {
@@ -1441,13 +1443,24 @@ int sftp_posix_rename(struct sftp_client *c, const char *oldpath, const char *ne
 		return call_status(c, pkt);
 	}
 	/* Fallback (PROTOCOL.md "SFTP"): plain RENAME; if the target exists,
-	 * move it aside, rename, then remove it - not atomic. */
+	 * move it aside, rename, then remove it - not atomic. Only between
+	 * non-directories: a directory target must be empty to be replaced and a
+	 * directory cannot replace a file, which this sequence cannot honour. */
 	r = sftp_rename(c, oldpath, newpath);
 	if (r != ERR_SFTP_STATUS && r != ERR_FILE_EXISTS)
 		return r;
 	if (sftp_lstat(c, newpath, &st) != 0)
 		return r;
+	is_dir = S_ISDIR(st.permissions);
 	sftp_attrs_clear(&st);
+	if (is_dir)
+		return r;
+	if ((r2 = sftp_lstat(c, oldpath, &st)) != 0)
+		return r2;
+	is_dir = S_ISDIR(st.permissions);
+	sftp_attrs_clear(&st);
+	if (is_dir)
+		return r;
 	if (strcmp(oldpath, newpath) == 0)
 		return 0;
 	tmp = g_strdup_printf("%s.sftpfs-rename-%08x", newpath, g_random_int());
@@ -1459,7 +1472,7 @@ int sftp_posix_rename(struct sftp_client *c, const char *oldpath, const char *ne
 			          err_str(r2));
 		goto out;
 	}
-	if ((r2 = sftp_remove(c, tmp)) != 0 && (r2 = sftp_rmdir(c, tmp)) != 0)
+	if ((r2 = sftp_remove(c, tmp)) != 0)
 		log_error(LOG_CAT_SFTP, "sftp: rename fallback left %s behind: %s", tmp, err_str(r2));
 	r = 0;
 out:

@@ -1467,7 +1467,7 @@ static void test_rename_fallback(void)
 {
 	struct fake f;
 	struct rename_run rr = {.f = &f};
-	struct buf *failure = buf_new(0), *ok = buf_new(0), *attrs = buf_new(0);
+	struct buf *failure = buf_new(0), *ok = buf_new(0), *attrs = buf_new(0), *dir_attrs = buf_new(0);
 	char *a, *b, *tmp;
 	GThread *t;
 
@@ -1475,8 +1475,11 @@ static void test_rename_fallback(void)
 	g_assert_cmpint(buf_put_cstring(failure, "Failure"), ==, 0);
 	g_assert_cmpint(buf_put_cstring(failure, ""), ==, 0);
 	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
-	g_assert_cmpint(buf_put_u32(attrs, SFTP_ATTR_SIZE), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, SFTP_ATTR_SIZE | SFTP_ATTR_PERMISSIONS), ==, 0);
 	g_assert_cmpint(buf_put_u64(attrs, 1), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, S_IFREG | 0644), ==, 0);
+	g_assert_cmpint(buf_put_u32(dir_attrs, SFTP_ATTR_PERMISSIONS), ==, 0);
+	g_assert_cmpint(buf_put_u32(dir_attrs, S_IFDIR | 0755), ==, 0);
 	fake_start_v3(&f);
 	g_assert_false(sftp_client_has(f.c, SFTP_EXT_POSIX_RENAME));
 	t = g_thread_new("rename", rename_thread, &rr);
@@ -1487,6 +1490,9 @@ static void test_rename_fallback(void)
 	g_free(b);
 	a = script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL);
 	g_assert_cmpstr(a, ==, "/d/new");
+	g_free(a);
+	a = script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL);
+	g_assert_cmpstr(a, ==, "/d/old");
 	g_free(a);
 	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp);
 	g_assert_cmpstr(a, ==, "/d/new");
@@ -1508,6 +1514,7 @@ static void test_rename_fallback(void)
 	t = g_thread_new("rename", rename_thread, &rr);
 	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
 	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL));
 	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp));
 	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
 	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &b);
@@ -1518,7 +1525,16 @@ static void test_rename_fallback(void)
 	g_free(tmp);
 	g_thread_join(t);
 	g_assert_cmpint(rr.result, ==, ERR_SFTP_STATUS);
+
+	/* A directory target is never moved aside: the RENAME error stands. */
+	t = g_thread_new("rename", rename_thread, &rr);
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, dir_attrs, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, ERR_SFTP_STATUS);
+	g_assert_cmpint(g_async_queue_length(f.sent), ==, 0);
 	fake_free(&f);
+	buf_free(dir_attrs);
 	buf_free(failure);
 	buf_free(ok);
 	buf_free(attrs);
