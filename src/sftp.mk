@@ -1,6 +1,6 @@
 # src/sftp.mk - the SFTP v3 client (src/sftp*), its pipe driver, tests and fuzzer.
 src_libsftpfs_a_SOURCES += \
-	src/sftp.c src/sftp.h \
+	src/sftp.c src/sftp.h src/sftp_int.h src/sftp_ext.c \
 	src/sftp_attrs.c src/sftp_codec.h \
 	src/sftp_pipe.c src/sftp_pipe.h
 
