@@ -343,18 +343,25 @@ static int handle_packet(struct sftp_client *c, struct buf *pkt)
 	}
 	g_hash_table_remove(c->reqs, GUINT_TO_POINTER(id));
 	window_release(c, req);
+	g_mutex_unlock(&c->lock);
 	if (req->sync) {
+		/* Out of the table, the request is ours until done is set: copy
+		 * the body without the lock (its waiter cannot leave before). An
+		 * empty body needs no copy. */
+		struct buf *reply = buf_new(buf_len(pkt) + 1);
+		int err = 0;
+
+		if (reply == NULL || (buf_len(pkt) > 0 && buf_putb(reply, pkt) != 0))
+			err = ERR_ALLOC_FAIL;
+		g_mutex_lock(&c->lock);
 		req->reply_type = type;
-		req->reply = buf_new(buf_len(pkt) + 1);
-		/* (An empty body needs no copy; buf_put of 0 bytes into a fresh buf is avoided.) */
-		if (req->reply == NULL || (buf_len(pkt) > 0 && buf_putb(req->reply, pkt) != 0))
-			req->err = ERR_ALLOC_FAIL;
+		req->reply = reply;
+		req->err = err;
 		req->done = true;
 		g_cond_signal(&req->cond);
 		g_mutex_unlock(&c->lock);
 		return 0;
 	}
-	g_mutex_unlock(&c->lock);
 	if (req->read_cb != NULL)
 		complete_read(req, type, pkt);
 	else
