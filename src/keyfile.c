@@ -603,3 +603,19 @@ int keyfile_load_public(const char *path, struct sshkey **out)
 	buf_free(b);
 	return r;
 }
+
+int keyfile_attach_cert_file(const struct sshkey *priv, const char *certpath, struct sshkey **out)
+{
+	struct sshkey *cert = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = keyfile_load_public(certpath, &cert)) != 0)
+		return r;
+	if (!sshkey_is_cert(cert))
+		r = ERR_INVALID_FORMAT;
+	else
+		r = sshkey_attach_cert(priv, cert, out);
+	sshkey_free(cert);
+	return r;
+}

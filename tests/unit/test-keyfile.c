@@ -4,7 +4,8 @@
  * Every key, certificate and foreign signature here is made at test time by
  * the system's ssh-keygen in a private temporary directory: openssh-key-v1
  * keys of every type (plain, and encrypted with bcrypt + aes256-ctr or
- * aes256-gcm@openssh.com), PEM / PKCS#8 keys, user and host certificates.
+ * aes256-gcm@openssh.com), PEM / PKCS#8 keys, user and host certificates
+ * (and one Ed25519 PKCS#8 key from `openssl genpkey`, which ssh-keygen cannot write).
  * Checks: the loaded private key matches the .pub, our fingerprint equals
  * `ssh-keygen -lf`, signatures interoperate both ways through the SSHSIG
  * format (OpenSSH PROTOCOL.sshsig: ssh-keygen -Y sign / check-novalidate),
@@ -372,6 +373,39 @@ static void test_pem_formats(void)
 	}
 }
 
+/* Ed25519 in PKCS#8 (ssh-keygen cannot write it): made by openssl genpkey. */
+static void test_pem_ed25519(void)
+{
+	char *path = path_of("ed-pkcs8"), *der = path_of("ed-pub.der");
+	const char *gen[] = {"openssl", "genpkey", "-algorithm", "ed25519", "-out", path, NULL};
+	const char *pub[] = {"openssl", "pkey", "-in", path, "-pubout", "-outform", "DER", "-out", der, NULL};
+	struct sshkey *k = NULL;
+	struct buf *blob = buf_new(0), *sig = buf_new(0);
+	gchar *spki = NULL;
+	gsize spkilen = 0;
+
+	g_unlink(path);
+	g_free(run(gen, NULL));
+	g_free(run(pub, NULL));
+	g_assert_cmpint(g_chmod(path, 0600), ==, 0);
+	g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, 0);
+	g_assert_cmpstr(sshkey_type_name(k), ==, "ssh-ed25519");
+	/* The SubjectPublicKeyInfo ends with the 32-byte key, as does our blob. */
+	g_assert_true(g_file_get_contents(der, &spki, &spkilen, NULL));
+	g_assert_cmpint(sshkey_to_blob(k, blob), ==, 0);
+	g_assert_cmpuint(spkilen, >, 32);
+	g_assert_cmpmem(spki + spkilen - 32, 32, buf_peek(blob) + buf_len(blob) - 32, 32);
+	g_assert_cmpint(sshkey_sign(k, NULL, (const uint8_t *)"m", 1, sig), ==, 0);
+	g_assert_cmpint(sshkey_verify(k, buf_peek(sig), buf_len(sig), (const uint8_t *)"m", 1, "ssh-ed25519"), ==, 0);
+	check_theirs_verify_ours(k, NULL);
+	g_free(spki);
+	buf_free(blob);
+	buf_free(sig);
+	sshkey_free(k);
+	g_free(path);
+	g_free(der);
+}
+
 /* Decoded openssh-key-v1 bytes of an unencrypted key, for mutation tests. */
 static uint8_t *decode_armor(const char *text, size_t *len)
 {
@@ -585,6 +619,18 @@ static void test_certificates(void)
 				      "ecdsa-sha2-nistp256-cert-v01@openssh.com"),
 			==, 0);
 	g_assert_cmpint(sshkey_verify(uplain, buf_peek(sig), buf_len(sig), (const uint8_t *)"d", 1, NULL), ==, 0);
+	/* The same through the file next to the key. */
+	{
+		struct sshkey *viafile = NULL;
+
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, usercert, &viafile), ==, 0);
+		g_assert_cmpint(sshkey_equal_public(viafile, ucert), ==, 1);
+		g_assert_true(sshkey_has_private(viafile));
+		sshkey_free(viafile);
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, userpub, &viafile), ==, ERR_INVALID_FORMAT);
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, hostcert, &viafile), ==, ERR_KEY_NOT_FOUND);
+		g_assert_null(viafile);
+	}
 	/* A certificate whose CA signature is corrupted is refused; so is every truncation. */
 	g_assert_cmpint(sshkey_to_blob(ucert, blob), ==, 0);
 	{
@@ -650,6 +696,7 @@ int main(int argc, char **argv)
 	g_test_add_data_func("/keyfile/encrypted/aes256-gcm", "aes256-gcm@openssh.com", test_openssh_encrypted);
 	g_test_add_func("/keyfile/encrypted/reencrypt", test_openssh_reencrypt);
 	g_test_add_func("/keyfile/pem", test_pem_formats);
+	g_test_add_func("/keyfile/pem-ed25519", test_pem_ed25519);
 	g_test_add_func("/keyfile/malformed", test_openssh_malformed);
 	g_test_add_func("/keyfile/permissions", test_permissions);
 	g_test_add_func("/keyfile/base64", test_base64);
