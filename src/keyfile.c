@@ -226,6 +226,9 @@ static int decrypt_section(const struct key_cipher *c, const uint8_t *kdfopts, s
 	int r, outl = 0, finl = 0;
 
 	*out = NULL;
+	/* At least the two check words; also keeps buf_put away from zero-length appends. */
+	if (enclen < 8)
+		return ERR_INVALID_FORMAT;
 	if ((plain = buf_new(KEY_FILE_MAX)) == NULL)
 		return ERR_ALLOC_FAIL;
 	if (c->evp == NULL) {
@@ -419,6 +422,17 @@ static const char *find_mem(const char *hay, size_t haylen, const char *needle)
 	return NULL;
 }
 
+/* Never let libcrypto ask the terminal for a passphrase: we were given one or none. */
+static int no_passphrase_cb(char *buf, size_t size, size_t *len, const OSSL_PARAM params[], void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)params;
+	(void)arg;
+	*len = 0;
+	return 0;
+}
+
 /* PEM, PKCS#1, PKCS#8 and SEC1 files through libcrypto's decoders. */
 static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out)
 {
@@ -440,8 +454,9 @@ static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, st
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, NULL, NULL);
 	if (dctx == NULL)
 		return ERR_LIBCRYPTO;
-	if (passphrase != NULL &&
-	    OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase, strlen(passphrase)) != 1) {
+	if (passphrase != NULL ? OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase,
+								 strlen(passphrase)) != 1
+			       : OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase_cb, NULL) != 1) {
 		r = ERR_LIBCRYPTO;
 		goto out;
 	}
