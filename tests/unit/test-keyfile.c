@@ -485,6 +485,21 @@ static void test_openssh_malformed(void)
 	g_free(path);
 }
 
+/* Key types we do not support fail cleanly: DSA (OpenSSH 9.2 still makes it). */
+static void test_unsupported_types(void)
+{
+	char *path = keygen("dsa", "dsa", NULL, NULL, NULL, NULL);
+	char *pub = g_strconcat(path, ".pub", NULL);
+	struct sshkey *k = NULL;
+
+	g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_TYPE_UNKNOWN);
+	g_assert_null(k);
+	g_assert_cmpint(keyfile_load_public(pub, &k), ==, ERR_KEY_TYPE_UNKNOWN);
+	g_assert_null(k);
+	g_free(pub);
+	g_free(path);
+}
+
 static void test_permissions(void)
 {
 	char *path = keygen("perm", "ed25519", NULL, NULL, NULL, NULL);
@@ -563,7 +578,7 @@ static void test_certificates(void)
 	char *userpub = g_strconcat(user, ".pub", NULL), *hostpub = g_strconcat(host, ".pub", NULL);
 	char *usercert = g_strconcat(user, "-cert.pub", NULL), *hostcert = g_strconcat(host, "-cert.pub", NULL);
 	const char *a1[] = {"ssh-keygen", "-q", "-s", ca, "-I", "user-id", "-n", "alice,bob", "-V", "+52w", "-z", "42",
-			    userpub, NULL};
+			    "-O", "force-command=/bin/true", "-O", "no-pty", userpub, NULL};
 	const char *a2[] = {"ssh-keygen", "-q", "-s", rsaca, "-h", "-I", "host-id", "-n", "server.example", "-V",
 			    "-1d:+1d", hostpub, NULL};
 	struct sshkey *ucert = NULL, *hcert = NULL, *capub = NULL, *upriv = NULL, *uplain = NULL, *signer = NULL;
@@ -648,6 +663,26 @@ static void test_certificates(void)
 		}
 		g_free(p);
 	}
+	/* A CA signature made with SHA-1 "ssh-rsa" is refused (OpenSSH's default CASignatureAlgorithms). */
+	{
+		const char *a3[] = {"ssh-keygen", "-q", "-s", rsaca, "-t", "ssh-rsa", "-h", "-I", "sha1", hostpub, NULL};
+		struct sshkey *bad = NULL;
+
+		g_free(run(a3, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &bad), ==, ERR_SIGNATURE_INVALID);
+		g_assert_null(bad);
+	}
+	/* A host certificate without principals is valid for any name. */
+	{
+		const char *a4[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "any", hostpub, NULL};
+		struct sshkey *anyc = NULL;
+
+		g_free(run(a4, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &anyc), ==, 0);
+		g_assert_cmpuint(sshkey_cert_nprincipals(anyc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, 0);
+		sshkey_free(anyc);
+	}
 	/* A certificate for another key does not attach. */
 	{
 		struct sshkey *other = NULL, *x = NULL;
@@ -699,6 +734,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/keyfile/pem-ed25519", test_pem_ed25519);
 	g_test_add_func("/keyfile/malformed", test_openssh_malformed);
 	g_test_add_func("/keyfile/permissions", test_permissions);
+	g_test_add_func("/keyfile/unsupported-types", test_unsupported_types);
 	g_test_add_func("/keyfile/base64", test_base64);
 	g_test_add_func("/keyfile/public-line", test_public_line);
 	g_test_add_func("/keyfile/certificates", test_certificates);
