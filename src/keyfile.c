@@ -33,7 +33,11 @@
 #define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
 #define OPENSSH_END "-----END OPENSSH PRIVATE KEY-----"
 
-/* Ciphers an openssh-key-v1 file may use for its private section. */
+/*
+ * Ciphers an openssh-key-v1 file may use for its private section: every one
+ * `ssh-keygen -Z` accepts except chacha20-poly1305@openssh.com (never a
+ * default, and its key-file use is OpenSSH-internal), which is refused.
+ */
 struct key_cipher {
 	const char *name;
 	const EVP_CIPHER *(*evp)(void); /* NULL: "none" */
@@ -50,7 +54,10 @@ static const struct key_cipher key_ciphers[] = {
 	 .block_len = 16, .tag_len = 16},
 	{.name = "aes128-ctr", .evp = EVP_aes_128_ctr, .key_len = 16, .iv_len = 16, .block_len = 16},
 	{.name = "aes192-ctr", .evp = EVP_aes_192_ctr, .key_len = 24, .iv_len = 16, .block_len = 16},
+	{.name = "aes128-cbc", .evp = EVP_aes_128_cbc, .key_len = 16, .iv_len = 16, .block_len = 16},
+	{.name = "aes192-cbc", .evp = EVP_aes_192_cbc, .key_len = 24, .iv_len = 16, .block_len = 16},
 	{.name = "aes256-cbc", .evp = EVP_aes_256_cbc, .key_len = 32, .iv_len = 16, .block_len = 16},
+	{.name = "3des-cbc", .evp = EVP_des_ede3_cbc, .key_len = 24, .iv_len = 8, .block_len = 8},
 	{.name = "aes128-gcm@openssh.com", .evp = EVP_aes_128_gcm, .key_len = 16, .iv_len = 12,
 	 .block_len = 16, .tag_len = 16},
 };

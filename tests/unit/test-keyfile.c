@@ -324,6 +324,31 @@ static void test_openssh_encrypted(gconstpointer data)
 	}
 }
 
+/* Every other cipher ssh-keygen -Z can use for a key file (Ed25519 keys, to stay quick). */
+static void test_openssh_other_ciphers(void)
+{
+	static const char *const ciphers[] = {"aes128-ctr", "aes192-ctr", "aes128-cbc", "aes192-cbc", "aes256-cbc",
+					      "3des-cbc", "aes128-gcm@openssh.com"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ciphers); i++) {
+		char *path = keygen("cipher", "ed25519", NULL, "p", ciphers[i], NULL);
+		struct sshkey *k = NULL;
+
+		g_assert_cmpint(keyfile_load_private(path, "q", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
+		check_pair(path, "p", "ssh-ed25519");
+		g_free(path);
+	}
+	/* chacha20-poly1305@openssh.com is not supported for key files: refused, not misread. */
+	{
+		char *path = keygen("chacha", "ed25519", NULL, "p", "chacha20-poly1305@openssh.com", NULL);
+		struct sshkey *k = NULL;
+
+		g_assert_cmpint(keyfile_load_private(path, "p", &k), ==, ERR_KEY_TYPE_UNKNOWN);
+		g_assert_null(k);
+		g_free(path);
+	}
+}
+
 /* ssh-keygen -p re-encrypts an existing key; we must read the result. */
 static void test_openssh_reencrypt(void)
 {
@@ -730,6 +755,7 @@ int main(int argc, char **argv)
 	g_test_add_data_func("/keyfile/encrypted/aes256-ctr", "aes256-ctr", test_openssh_encrypted);
 	g_test_add_data_func("/keyfile/encrypted/aes256-gcm", "aes256-gcm@openssh.com", test_openssh_encrypted);
 	g_test_add_func("/keyfile/encrypted/reencrypt", test_openssh_reencrypt);
+	g_test_add_func("/keyfile/encrypted/other-ciphers", test_openssh_other_ciphers);
 	g_test_add_func("/keyfile/pem", test_pem_formats);
 	g_test_add_func("/keyfile/pem-ed25519", test_pem_ed25519);
 	g_test_add_func("/keyfile/malformed", test_openssh_malformed);
