@@ -643,7 +643,17 @@ static void test_certificates(void)
 		free(fp);
 		g_free(theirs);
 	}
+	g_assert_true(sshkey_matches_pubkey_alg(ucert, "ecdsa-sha2-nistp256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(ucert, "ecdsa-sha2-nistp256"));
+	g_assert_true(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp256"));
+	g_assert_false(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp384"));
+	g_assert_cmpuint(sshkey_bits(ucert), ==, 256);
 	g_assert_cmpstr(sshkey_type_name(hcert), ==, "ssh-rsa-cert-v01@openssh.com");
+	g_assert_true(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-512-cert-v01@openssh.com"));
+	g_assert_true(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-512"));
+	g_assert_cmpuint(sshkey_bits(hcert), ==, 2048);
 	g_assert_cmpuint(sshkey_cert_type(hcert), ==, SSHKEY_CERT_HOST);
 	g_assert_cmpint(sshkey_cert_check(hcert, true, "server.example", now), ==, 0);
 	g_assert_cmpint(sshkey_cert_check(hcert, true, "other.example", now), ==, ERR_AUTH_FAILED);
