@@ -315,6 +315,25 @@ static void test_openssh_encrypted(gconstpointer data)
 
 		g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
 		g_assert_null(k);
+		/* The public key is readable without the passphrase, from the header. */
+		{
+			char *pubpath = g_strconcat(path, ".pub", NULL);
+			struct sshkey *hp = NULL, *pp = NULL;
+
+			g_assert_cmpint(keyfile_load_public(pubpath, &pp), ==, 0);
+			g_unlink(pubpath);
+			g_assert_cmpint(keyfile_load_public_for(path, &hp), ==, 0);
+			g_assert_false(sshkey_has_private(hp));
+			g_assert_cmpint(sshkey_equal_public(hp, pp), ==, 1);
+			sshkey_free(hp);
+			sshkey_free(pp);
+			g_free(pubpath);
+			g_free(text);
+			/* Regenerate the .pub that check_pair compares against. */
+			g_free(path);
+			path = keygen(tc->name, tc->type, tc->bits, "correct horse", cipher, NULL);
+			text = read_text(path);
+		}
 		g_assert_cmpint(keyfile_load_private(path, "wrong horse", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 		g_assert_null(k);
 		g_assert_cmpint(keyfile_load_private(path, "", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
@@ -390,6 +409,11 @@ static void test_pem_formats(void)
 
 			path = keygen("pemenc", cases[i].type, cases[i].bits, "pem pass", NULL, cases[i].format);
 			g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
+			/* Encrypted PEM has no clear public key: keyfile_load_public_for falls back to .pub. */
+			g_assert_cmpint(keyfile_load_public_for(path, &k), ==, 0);
+			g_assert_false(sshkey_has_private(k));
+			sshkey_free(k);
+			k = NULL;
 			g_assert_cmpint(keyfile_load_private(path, "not it", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 			g_assert_null(k);
 			check_pair(path, "pem pass", cases[i].sshname);
