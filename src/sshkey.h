@@ -118,9 +118,11 @@ const struct sshkey *sshkey_cert_signature_key(const struct sshkey *k);
 /*
  * Checks that certificate k may be used as a host (want_host) or user
  * certificate for name at time now (seconds since the epoch): type, validity
- * interval, principals (an empty list matches any name, as in OpenSSH), and
- * for host certificates no critical options. The CA signature itself was
- * verified when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
+ * interval, a non-empty principal list (current OpenSSH refuses empty ones)
+ * containing name — for host certificates principals may be '*'/'?'
+ * patterns, as in OpenSSH — and for host certificates no critical options.
+ * name NULL skips the principal match. The CA signature itself was verified
+ * when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
  */
 int sshkey_cert_check(const struct sshkey *k, bool want_host, const char *name, uint64_t now) MUST_CHECK;
 /*

@@ -731,7 +731,7 @@ static void test_certificates(void)
 		g_assert_cmpint(keyfile_load_public(hostcert, &bad), ==, ERR_SIGNATURE_INVALID);
 		g_assert_null(bad);
 	}
-	/* A host certificate without principals is valid for any name. */
+	/* No principals: refused, as current OpenSSH does (CVE-2026-35414 closed the fail-open). */
 	{
 		const char *a4[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "any", hostpub, NULL};
 		struct sshkey *anyc = NULL;
@@ -739,8 +739,31 @@ static void test_certificates(void)
 		g_free(run(a4, NULL));
 		g_assert_cmpint(keyfile_load_public(hostcert, &anyc), ==, 0);
 		g_assert_cmpuint(sshkey_cert_nprincipals(anyc), ==, 0);
-		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, NULL, now), ==, ERR_AUTH_FAILED);
 		sshkey_free(anyc);
+	}
+	/* Host certificate principals may be patterns; user certificate principals may not. */
+	{
+		const char *a5[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "wild", "-n", "*.example.org,db?.example.net",
+				    hostpub, NULL};
+		const char *a6[] = {"ssh-keygen", "-q", "-s", ca, "-I", "wild", "-n", "a*", userpub, NULL};
+		struct sshkey *wc = NULL;
+
+		g_free(run(a5, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "a.b.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "example.org", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db1.example.net", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db12.example.net", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org.evil", now), ==, ERR_AUTH_FAILED);
+		sshkey_free(wc);
+		g_free(run(a6, NULL));
+		g_assert_cmpint(keyfile_load_public(usercert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "alice", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "a*", now), ==, 0);
+		sshkey_free(wc);
 	}
 	/* A certificate for another key does not attach. */
 	{
