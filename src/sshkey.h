@@ -9,6 +9,9 @@
  * Blobs and signatures from peers are untrusted: every decoder here bounds
  * lengths, rejects trailing bytes and returns a negative err.h code.
  * Primitives come from OpenSSL libcrypto (EVP_PKEY).
+ *
+ * A struct sshkey never changes after it is made, so one key may be used for
+ * signing and verifying from several threads at once.
  */
 #ifndef SFTPFS_SSHKEY_H
 #define SFTPFS_SSHKEY_H
