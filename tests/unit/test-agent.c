@@ -83,9 +83,20 @@ static void start_agent(void)
 				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
 				    NULL, &agent_pid, &err));
 	g_assert_no_error(err);
-	for (int i = 0; i < 500 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++)
+	/*
+	 * ssh-agent binds (creating the file) before it listens: wait until a
+	 * connection succeeds, not just until the socket file exists.
+	 */
+	for (int i = 0; i < 1000; i++) {
+		struct agent *a = NULL;
+
+		if (agent_open(sock, &a) == 0) {
+			agent_close(a);
+			return;
+		}
 		g_usleep(10000);
-	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+	}
+	g_error("ssh-agent did not start listening on %s", sock);
 }
 
 static void stop_agent(void)
