@@ -74,14 +74,24 @@ static void ssh_add(const char *path)
 	g_free(env);
 }
 
+/*
+ * `ssh-agent -a SOCK cat`: ssh-agent forks, the parent becomes `cat` reading
+ * our pipe, and the agent exits once that parent is gone (OpenSSH checks
+ * every 10 s). Closing the pipe — or this test dying on a failed assertion —
+ * ends cat and so the agent: no agent outlives the test. (ssh-agent is
+ * setgid, so a parent-death signal would not survive its exec.)
+ */
+static int agent_stdin = -1;
+
 static void start_agent(void)
 {
 	GError *err = NULL;
-	const char *argv[] = {"ssh-agent", "-D", "-a", sock, NULL};
+	const char *argv[] = {"ssh-agent", "-a", sock, "cat", NULL};
 
-	g_assert_true(g_spawn_async(NULL, (gchar **)argv, NULL,
-				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-				    NULL, &agent_pid, &err));
+	g_assert_true(g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+						       G_SPAWN_STDOUT_TO_DEV_NULL,
+					       NULL, NULL, &agent_pid, &agent_stdin, NULL, NULL, &err));
 	g_assert_no_error(err);
 	/*
 	 * ssh-agent binds (creating the file) before it listens: wait until a
@@ -103,7 +113,7 @@ static void stop_agent(void)
 {
 	int status;
 
-	kill(agent_pid, SIGTERM);
+	close(agent_stdin);
 	waitpid(agent_pid, &status, 0);
 	g_spawn_close_pid(agent_pid);
 }
