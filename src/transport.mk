@@ -1,1 +1,11 @@
 # src/transport.mk - build fragment owned by one module; included from Makefile.am.
+src_libsftpfs_a_SOURCES += \
+	src/ssh2.h \
+	src/cipher.c src/cipher.h \
+	src/packet.c src/packet.h \
+	src/kex.c src/kex.h \
+	src/algs.c src/algs.h \
+	src/transport.c src/transport.h
+src_libsftpfs_a_SOURCES += \
+	src/channel.c src/channel.h \
+	src/io.c src/io.h
