@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -53,6 +54,9 @@ struct conn_stream {
 	struct buf *out;                /* exec stdout; I/O thread only until finished */
 	int status;                     /* exec exit status; I/O thread only until finished */
 	bool eof_pending;               /* I/O thread only */
+	pthread_mutex_t cb_lock;        /* held by the I/O thread while it runs ops */
+	bool detached;                  /* protected by cb_lock: ops must not run */
+	bool close_requested;           /* protected by c->lock */
 	/* protected by c->lock */
 	bool started;                   /* picked up by the I/O thread */
 	struct buf *pending;            /* bytes from any thread, not yet in the channel */
@@ -353,9 +357,15 @@ static int st_on_data(void *ctx, const uint8_t *data, size_t len)
 {
 	struct conn_stream *s = ctx;
 
+	int r = 0;
+
 	if (s->is_exec)
 		return s->out != NULL ? buf_put(s->out, data, len) : 0;
-	return s->ops.on_data != NULL ? s->ops.on_data(s->ctx, data, len) : 0;
+	pthread_mutex_lock(&s->cb_lock);
+	if (!s->detached && s->ops.on_data != NULL)
+		r = s->ops.on_data(s->ctx, data, len);
+	pthread_mutex_unlock(&s->cb_lock);
+	return r;
 }
 
 static void st_on_stderr(void *ctx, const uint8_t *data, size_t len)
@@ -391,8 +401,13 @@ static void st_on_close(void *ctx, int err)
 	s->close_err = err != 0 ? err : ERR_CONN_CLOSED;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	if (!s->is_exec && s->ops.on_close != NULL)
-		s->ops.on_close(s->ctx, s->close_err);
+	if (!s->is_exec) {
+		pthread_mutex_lock(&s->cb_lock);
+		if (!s->detached && s->ops.on_close != NULL)
+			s->ops.on_close(s->ctx, s->close_err);
+		s->detached = true;
+		pthread_mutex_unlock(&s->cb_lock);
+	}
 }
 
 static const struct chan_callbacks stream_callbacks = {
@@ -425,6 +440,11 @@ static int service_requests(struct conn *c)
 		}
 		if (s->ch == NULL || s->closed)
 			continue;
+		if (s->close_requested) {
+			s->close_requested = false;
+			r = chan_close(s->ch);
+			continue;
+		}
 		while (r == 0 && buf_len(s->pending) > 0 && buf_len(transport_output(c->t)) < CONN_OUT_HIGH_WATER &&
 		       chan_queued(s->ch) < CONN_OUT_HIGH_WATER) {
 			size_t n = buf_len(s->pending) < CONN_MOVE_CHUNK ? buf_len(s->pending) : CONN_MOVE_CHUNK;
@@ -513,6 +533,14 @@ static void *io_thread(void *arg)
 
 /* ---- public API ---- */
 
+static void stream_free(struct conn_stream *s)
+{
+	pthread_mutex_destroy(&s->cb_lock);
+	buf_free(s->pending);
+	free(s->what);
+	free(s);
+}
+
 static void conn_free(struct conn *c)
 {
 	struct conn_stream *s, *next;
@@ -521,9 +549,7 @@ static void conn_free(struct conn *c)
 		return;
 	for (s = c->streams; s != NULL; s = next) {
 		next = s->next;
-		buf_free(s->pending);
-		free(s->what);
-		free(s);
+		stream_free(s);
 	}
 	chanmgr_free(c->cm);
 	userauth_free(c->ua);
@@ -688,10 +714,10 @@ static int stream_new(struct conn *c, const char *what, bool is_exec, struct con
 		return ERR_ALLOC_FAIL;
 	s->c = c;
 	s->is_exec = is_exec;
+	pthread_mutex_init(&s->cb_lock, NULL);
 	s->status = -1;
 	if ((s->what = strdup(what)) == NULL || (s->pending = buf_new(BUF_ABSOLUTE_MAX)) == NULL) {
-		free(s->what);
-		free(s);
+		stream_free(s);
 		return ERR_ALLOC_FAIL;
 	}
 	*out = s;
@@ -709,9 +735,7 @@ static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wai
 	pthread_mutex_lock(&c->lock);
 	if (c->dead || c->stop) {
 		pthread_mutex_unlock(&c->lock);
-		buf_free(s->pending);
-		free(s->what);
-		free(s);
+		stream_free(s);
 		return ERR_CONN_CLOSED;
 	}
 	s->next = c->streams;
@@ -760,6 +784,24 @@ int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 	if (r == 0)
 		wake(c);
 	return r;
+}
+
+void conn_stream_detach(struct conn_stream *s)
+{
+	struct conn *c = s->c;
+	bool on_io_thread = c->thread_started && pthread_equal(pthread_self(), c->thread);
+
+	/* Wait out a callback running on the I/O thread, unless we are inside it. */
+	if (!on_io_thread)
+		pthread_mutex_lock(&s->cb_lock);
+	s->detached = true;
+	if (!on_io_thread)
+		pthread_mutex_unlock(&s->cb_lock);
+	pthread_mutex_lock(&c->lock);
+	if (!s->closed)
+		s->close_requested = true;
+	pthread_mutex_unlock(&c->lock);
+	wake(c);
 }
 
 int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inlen, struct buf *out, int *status)

@@ -29,6 +29,12 @@ struct conn_stream_ops {
 /* Open a session channel and request subsystem name. Blocking (not from the I/O thread). */
 int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
 			       struct conn_stream **out) MUST_CHECK;
+/*
+ * The owner of ctx is going away: ops will not run again once this returns
+ * (it waits for a callback in progress, unless called from inside one), and
+ * the channel is closed. Must be called before on_close if ctx dies first.
+ */
+void conn_stream_detach(struct conn_stream *s);
 /* Queue bytes toward the server; never blocks on the peer. */
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len) MUST_CHECK;
 

@@ -168,7 +168,7 @@ static int ecdh_init(const struct kex_method *m, void **state, struct buf *clien
 	const char *curve = m->param;
 	struct ecdh_state *s = NULL;
 	uint8_t pub[160];
-	size_t publen = 0;
+	size_t publen = sizeof(pub);
 	int r = ERR_LIBCRYPTO;
 
 	*state = NULL;

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,7 @@ static int send_signed(struct userauth *ua)
 	const struct conn_identity *id = &ua->p->identities[ua->next_identity];
 	struct buf *data = buf_new(SSH_PACKET_MAX), *sig = buf_new(SSH_SIGNATURE_BLOB_MAX);
 	const uint8_t *sid;
+	const char *sigalg;
 	size_t sidlen;
 	int r = ERR_ALLOC_FAIL;
 
@@ -198,7 +200,12 @@ static int send_signed(struct userauth *ua)
 	sid = transport_session_id(ua->t, &sidlen);
 	if ((r = buf_put_string(data, sid, sidlen)) != 0 || (r = buf_putb(data, ua->msg)) != 0)
 		goto out;
-	if ((r = id->sign(id->sign_ctx, id->pub, ua->pk_alg, buf_peek(data), buf_len(data), sig)) != 0) {
+	/* The signer gets the signature algorithm ("rsa-sha2-512" for an RSA certificate too). */
+	if ((sigalg = sshkey_sig_alg_for(ua->pk_alg)) == NULL) {
+		r = ERR_KEY_TYPE_UNKNOWN;
+		goto out;
+	}
+	if ((r = id->sign(id->sign_ctx, id->pub, sigalg, buf_peek(data), buf_len(data), sig)) != 0) {
 		log_error(LOG_CAT_AUTH, "signing with %s key failed: %s", ua->pk_alg, err_str(r));
 		goto out;
 	}
