@@ -489,12 +489,11 @@ static void die(struct conn *c, int err)
 		cb(cbctx, err);
 }
 
-static void flush_disconnect(struct conn *c)
+/* Best effort, bounded: get our DISCONNECT (queued by us or by the transport on an error) out. */
+static void flush_output(struct conn *c)
 {
 	uint64_t until = io_now_ms() + CONN_CLOSE_FLUSH_MS;
 
-	if (transport_disconnect(c->t, SSH2_DISCONNECT_BY_APPLICATION, "disconnected by user") != 0)
-		return;
 	while (buf_len(transport_output(c->t)) > 0 && io_now_ms() < until) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
 
@@ -515,7 +514,8 @@ static void *io_thread(void *arg)
 		stop = c->stop;
 		pthread_mutex_unlock(&c->lock);
 		if (stop) {
-			flush_disconnect(c);
+			if (transport_disconnect(c->t, SSH2_DISCONNECT_BY_APPLICATION, "disconnected by user") == 0)
+				flush_output(c);
 			r = ERR_CONN_CLOSED;
 			break;
 		}
@@ -525,6 +525,8 @@ static void *io_thread(void *arg)
 		if (buf_len(transport_output(c->t)) < CONN_OUT_HIGH_WATER && (r = chanmgr_flush(c->cm)) != 0)
 			break;
 	}
+	if (r != ERR_CONN_CLOSED && r != ERR_SYSTEM)
+		flush_output(c);
 	if (r != ERR_CONN_CLOSED || !c->stop)
 		log_info(LOG_CAT_IO, "connection to %s closed: %s", c->host, err_str(r));
 	die(c, r);

@@ -17,3 +17,11 @@ src_libsftpfs_a_SOURCES += \
 noinst_PROGRAMS += tests/tools/ssh-probe
 tests_tools_ssh_probe_SOURCES = tests/tools/ssh-probe.c
 tests_tools_ssh_probe_LDADD = $(CORE_LIBS)
+noinst_PROGRAMS += tests/tools/flip-proxy
+tests_tools_flip_proxy_SOURCES = tests/tools/flip-proxy.c
+# (tests/integration/local.mk is included after this fragment, so the bats
+# file is added to TESTS here, under the same condition.)
+EXTRA_DIST += tests/integration/transport.bats
+if HAVE_BATS
+TESTS += tests/integration/transport.bats
+endif

@@ -12,6 +12,9 @@
  * HostKeyAlgorithms, PubkeyAcceptedAlgorithms, Compression, RekeyLimit,
  * ServerAliveInterval, ServerAliveCountMax, ConnectTimeout, AddressFamily.
  * -R asks for a client-initiated rekey after every BYTES transferred.
+ * -P CMD talks to the stdin/stdout of CMD (run by /bin/sh) instead of a TCP
+ * port, like ProxyCommand; the tests use it to run "sshd -i" restricted per
+ * algorithm without a listening socket.
  * Negotiated algorithms go to stderr as "probe: <name> <value>" lines.
  */
 #include "config.h"
@@ -25,6 +28,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -284,13 +288,34 @@ out:
 	return r;
 }
 
+/* ProxyCommand-style: a socketpair to CMD's stdin and stdout. */
+static int spawn_proxy(const char *cmd, pid_t *pid)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 int main(int argc, char **argv)
 {
 	struct conn_params p;
 	struct conn_identity id;
 	struct sshkey *priv = NULL, *pub = NULL;
 	struct conn *c = NULL;
-	const char *keyfile = NULL;
+	const char *keyfile = NULL, *proxy = NULL;
+	pid_t proxy_pid = -1;
 	unsigned long long rekey_every = 0;
 	char *user, *host;
 	int opt, r, status = -1, rc = 1;
@@ -299,7 +324,7 @@ int main(int argc, char **argv)
 	p.fd = -1;
 	p.port = 22;
 	log_set_level(LOG_LEVEL_ERROR);
-	while ((opt = getopt(argc, argv, "p:i:H:o:R:v")) != -1) {
+	while ((opt = getopt(argc, argv, "p:i:H:o:R:P:v")) != -1) {
 		switch (opt) {
 		case 'p':
 			p.port = (uint16_t)parse_size(optarg);
@@ -319,6 +344,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			rekey_every = parse_size(optarg);
+			break;
+		case 'P':
+			proxy = optarg;
 			break;
 		case 'v':
 			log_set_level(log_get_level() < LOG_LEVEL_VERBOSE ? LOG_LEVEL_VERBOSE : LOG_LEVEL_DEBUG3);
@@ -347,6 +375,10 @@ int main(int argc, char **argv)
 	p.n_identities = 1;
 	p.verify_host_key = verify_cb;
 	p.preferred_auth = "publickey";
+	if (proxy != NULL && (p.fd = spawn_proxy(proxy, &proxy_pid)) < 0) {
+		fprintf(stderr, "probe: cannot run %s\n", proxy);
+		return 2;
+	}
 	if ((r = conn_open(&p, &c)) != 0) {
 		fprintf(stderr, "probe: connect failed: %s\n", err_str(r));
 		goto out;
@@ -380,5 +412,7 @@ out:
 	for (size_t i = 0; i < n_hostkeys; i++)
 		sshkey_free(hostkeys[i]);
 	free(user);
+	if (proxy_pid > 0)
+		waitpid(proxy_pid, NULL, 0);
 	return rc;
 }
