@@ -25,3 +25,11 @@ EXTRA_DIST += tests/integration/transport.bats
 if HAVE_BATS
 TESTS += tests/integration/transport.bats
 endif
+
+check_PROGRAMS += tests/unit/test-cipher
+tests_unit_test_cipher_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-cipher
+
+check_PROGRAMS += tests/unit/test-transport
+tests_unit_test_transport_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-transport
