@@ -33,3 +33,7 @@ TESTS += tests/unit/test-cipher
 check_PROGRAMS += tests/unit/test-transport
 tests_unit_test_transport_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-transport
+EXTRA_DIST += tests/integration/dropbear.bats
+if HAVE_BATS
+TESTS += tests/integration/dropbear.bats
+endif
