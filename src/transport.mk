@@ -54,3 +54,7 @@ tests_fuzz_fuzz_transport_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_transport_LDADD = $(CORE_LIBS)
 TESTS += tests/fuzz/fuzz-packet.sh tests/fuzz/fuzz-kexinit.sh tests/fuzz/fuzz-transport.sh
 EXTRA_DIST += tests/fuzz/fuzz-packet.sh tests/fuzz/fuzz-kexinit.sh tests/fuzz/fuzz-transport.sh
+
+check_PROGRAMS += tests/unit/test-packet
+tests_unit_test_packet_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-packet
