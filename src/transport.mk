@@ -58,3 +58,4 @@ EXTRA_DIST += tests/fuzz/fuzz-packet.sh tests/fuzz/fuzz-kexinit.sh tests/fuzz/fu
 check_PROGRAMS += tests/unit/test-packet
 tests_unit_test_packet_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-packet
+EXTRA_DIST += tests/vectors/README.transport.md tests/vectors/gen-chachapoly.py
