@@ -236,6 +236,8 @@ int chan_write(struct chan *ch, const uint8_t *data, size_t len)
 
 	if (ch->state == CHAN_CLOSING || ch->eof_sent)
 		return ERR_CONN_CLOSED;
+	if (len == 0)
+		return 0;
 	if ((r = buf_put(ch->txq, data, len)) != 0)
 		return r;
 	return chan_flush(ch);

@@ -360,7 +360,7 @@ static int st_on_data(void *ctx, const uint8_t *data, size_t len)
 	int r = 0;
 
 	if (s->is_exec)
-		return s->out != NULL ? buf_put(s->out, data, len) : 0;
+		return s->out != NULL && len > 0 ? buf_put(s->out, data, len) : 0;
 	pthread_mutex_lock(&s->cb_lock);
 	if (!s->detached && s->ops.on_data != NULL)
 		r = s->ops.on_data(s->ctx, data, len);
@@ -780,8 +780,10 @@ int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 	pthread_mutex_lock(&c->lock);
 	if (s->closed || c->dead || c->stop)
 		r = ERR_CONN_CLOSED;
-	else
+	else if (len > 0)
 		r = buf_put(s->pending, data, len);
+	else
+		r = 0;
 	pthread_mutex_unlock(&c->lock);
 	if (r == 0)
 		wake(c);

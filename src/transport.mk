@@ -59,3 +59,10 @@ check_PROGRAMS += tests/unit/test-packet
 tests_unit_test_packet_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-packet
 EXTRA_DIST += tests/vectors/README.transport.md tests/vectors/gen-chachapoly.py
+if FUZZING
+# Compile the code under test into the targets with the fuzzer's coverage
+# instrumentation (the core library itself is built without it).
+tests_fuzz_fuzz_packet_SOURCES += src/packet.c src/cipher.c
+tests_fuzz_fuzz_kexinit_SOURCES += src/kex.c
+tests_fuzz_fuzz_transport_SOURCES += src/transport.c src/packet.c src/cipher.c src/kex.c
+endif
