@@ -433,9 +433,10 @@ static int service_requests(struct conn *c)
 	c->rekey_requested = false;
 	for (s = c->streams; s != NULL; s = s->next) {
 		if (!s->started) {
-			s->started = true;
-			if (nstart < SSH_CHANNELS_MAX)
+			if (nstart < SSH_CHANNELS_MAX) {
+				s->started = true;
 				to_start[nstart++] = s;
+			}
 			continue;
 		}
 		if (s->ch == NULL || s->closed)
@@ -730,14 +731,16 @@ static int stream_new(struct conn *c, const char *what, bool is_exec, struct con
  * Hand s to the I/O thread and wait until its channel is ready (or failed),
  * or closed when wait_close. s belongs to c afterwards (freed here if c is dead).
  */
-static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wait_close)
+static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wait_close, bool *freed)
 {
 	int r;
 
+	*freed = false;
 	pthread_mutex_lock(&c->lock);
 	if (c->dead || c->stop) {
 		pthread_mutex_unlock(&c->lock);
 		stream_free(s);
+		*freed = true;
 		return ERR_CONN_CLOSED;
 	}
 	s->next = c->streams;
@@ -758,6 +761,7 @@ int conn_stream_open_subsystem(struct conn *c, const char *name, const struct co
 			       struct conn_stream **out)
 {
 	struct conn_stream *s;
+	bool freed;
 	int r;
 
 	*out = NULL;
@@ -766,7 +770,7 @@ int conn_stream_open_subsystem(struct conn *c, const char *name, const struct co
 	s->ops = *ops;
 	s->ctx = ctx;
 	/* From here s belongs to c: freed by conn_close (or at once if c is dead). */
-	if ((r = stream_start_and_wait(c, s, false)) != 0)
+	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
 		return r;
 	*out = s;
 	return 0;
@@ -811,6 +815,7 @@ void conn_stream_detach(struct conn_stream *s)
 int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inlen, struct buf *out, int *status)
 {
 	struct conn_stream *s;
+	bool freed;
 	int r;
 
 	*status = -1;
@@ -819,10 +824,26 @@ int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inl
 	s->in = in;
 	s->inlen = inlen;
 	s->out = out;
-	if ((r = stream_start_and_wait(c, s, true)) != 0)
+	r = stream_start_and_wait(c, s, true, &freed);
+	if (freed)
 		return r;
-	*status = s->status;
-	return 0;
+	if (r == 0)
+		*status = s->status;
+	/* A closed exec stream is no longer referenced by the I/O thread: free it now. */
+	pthread_mutex_lock(&c->lock);
+	if (s->closed || c->dead) {
+		struct conn_stream **pp;
+
+		for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == s) {
+				*pp = s->next;
+				stream_free(s);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
 int conn_sign_with_key(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t len,

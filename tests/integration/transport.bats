@@ -160,8 +160,11 @@ matrix_case() {
 	cmp "$SSHD_REMOTE/random8m" "$BATS_TEST_TMPDIR/r"
 }
 
+# The issue's figure is 256 MiB; make check moves 32 MiB to stay quick
+# (SFTPFS_REKEY_TEST_MB=256 for the full run).
 @test "server-initiated rekeying (RekeyLimit 1M) under load keeps data intact" {
-	head -c 33554432 /dev/urandom >"$SSHD_REMOTE/random32m"
+	local mb=${SFTPFS_REKEY_TEST_MB:-32}
+	head -c $((mb * 1048576)) /dev/urandom >"$SSHD_REMOTE/random32m"
 	run probe_inetd "-o RekeyLimit=1M" "$SSHD_USER@127.0.0.1" sftp-get "$SSHD_REMOTE/random32m" "$BATS_TEST_TMPDIR/r"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -169,7 +172,7 @@ matrix_case() {
 	local n
 	n=$(sed -n 's/^probe: rekeys //p' <<<"$output")
 	echo "rekeys: $n"
-	[ "$n" -ge 16 ]
+	[ "$n" -ge $((mb / 2)) ]
 	run probe_inetd "-o RekeyLimit=1M" "$SSHD_USER@127.0.0.1" sftp-put "$SSHD_REMOTE/random8m" "$SSHD_REMOTE/up-rekey"
 	[ "$status" -eq 0 ]
 	cmp "$SSHD_REMOTE/random8m" "$SSHD_REMOTE/up-rekey"
