@@ -47,8 +47,10 @@ struct conn_stream {
 	struct chan *ch;                /* I/O thread only */
 	struct conn_stream_ops ops;
 	void *ctx;
-	char *what;                     /* subsystem name or command */
+	char *what;                     /* subsystem name, command, or direct-tcpip host */
 	bool is_exec;
+	bool is_tcpip;                  /* direct-tcpip to what:port */
+	uint16_t port;
 	const uint8_t *in;              /* exec stdin (borrowed until finished) */
 	size_t inlen;
 	struct buf *out;                /* exec stdout; I/O thread only until finished */
@@ -321,6 +323,10 @@ static void st_on_open(void *ctx, int result)
 	struct conn_stream *s = ctx;
 	int r = result;
 
+	if (r == 0 && s->is_tcpip) {
+		stream_ready(s, 0); /* no request: the channel is the connection */
+		return;
+	}
 	if (r == 0)
 		r = s->is_exec ? chan_request_exec(s->ch, s->what) : chan_request_subsystem(s->ch, s->what);
 	if (r != 0)
@@ -459,7 +465,9 @@ static int service_requests(struct conn *c)
 		return r;
 	for (size_t i = 0; i < nstart; i++) {
 		s = to_start[i];
-		if ((r = chan_open_session(c->cm, &stream_callbacks, s, &s->ch)) != 0)
+		r = s->is_tcpip ? chan_open_direct_tcpip(c->cm, s->what, s->port, &stream_callbacks, s, &s->ch)
+				: chan_open_session(c->cm, &stream_callbacks, s, &s->ch);
+		if (r != 0)
 			stream_ready(s, r);
 	}
 	for (s = c->streams; s != NULL; s = s->next) {
@@ -792,6 +800,26 @@ int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 	if (r == 0)
 		wake(c);
 	return r;
+}
+
+int conn_stream_open_direct_tcpip(struct conn *c, const char *host, uint16_t port, const struct conn_stream_ops *ops,
+				  void *ctx, struct conn_stream **out)
+{
+	struct conn_stream *s;
+	bool freed;
+	int r;
+
+	*out = NULL;
+	if ((r = stream_new(c, host, false, &s)) != 0)
+		return r;
+	s->is_tcpip = true;
+	s->port = port;
+	s->ops = *ops;
+	s->ctx = ctx;
+	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
+		return r;
+	*out = s;
+	return 0;
 }
 
 void conn_stream_detach(struct conn_stream *s)

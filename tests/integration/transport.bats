@@ -229,3 +229,15 @@ matrix_case() {
 	# Black hole at 8 s, dead within interval x count (+ slack): far before the command ends.
 	[ $((end - start)) -lt 25 ]
 }
+
+@test "direct-tcpip channel (ProxyJump hop) reaches a port as seen from the server" {
+	run probe "$SSHD_USER@127.0.0.1" tcp 127.0.0.1 "$SSHD_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"SSH-2.0-OpenSSH"* ]]
+	# A refused open is reported, not hung on.
+	run probe -o AddressFamily=inet "$SSHD_USER@127.0.0.1" tcp 127.0.0.1 1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"channel open or request refused"* ]]
+}
