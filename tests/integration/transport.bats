@@ -241,3 +241,23 @@ matrix_case() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"channel open or request refused"* ]]
 }
+
+@test "publickey with RSA (rsa-sha2 per server-sig-algs) and ECDSA user keys" {
+	local t
+	for t in rsa ecdsa; do
+		ssh-keygen -q -t "$t" -N '' -f "$BATS_TEST_TMPDIR/user_$t"
+		cat "$BATS_TEST_TMPDIR/user_$t.pub" >>"$SSHD_DIR/authorized_keys"
+		run "$PROBE" -p "$SSHD_PORT" -i "$BATS_TEST_TMPDIR/user_$t" -H "$SSHD_DIR/host_ed25519.pub" \
+			"$SSHD_USER@127.0.0.1" exec "echo auth-$t"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"auth-$t"* ]]
+	done
+	grep -q "publickey test pkalg rsa-sha2-512" "$SSHD_LOG"
+	# rsa-sha2-256 when PubkeyAcceptedAlgorithms leaves only it; never SHA-1 ssh-rsa.
+	run "$PROBE" -o PubkeyAcceptedAlgorithms=rsa-sha2-256 -p "$SSHD_PORT" -i "$BATS_TEST_TMPDIR/user_rsa" \
+		-H "$SSHD_DIR/host_ed25519.pub" "$SSHD_USER@127.0.0.1" exec true
+	[ "$status" -eq 0 ]
+	grep -q "publickey test pkalg rsa-sha2-256" "$SSHD_LOG"
+	! grep -q "pkalg ssh-rsa " "$SSHD_LOG"
+}
