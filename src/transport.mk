@@ -72,3 +72,7 @@ check_PROGRAMS += tests/unit/test-session
 tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/ssh-peer.c tests/unit/ssh-peer.h
 tests_unit_test_session_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-session
+
+check_PROGRAMS += tests/unit/test-algs
+tests_unit_test_algs_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-algs
