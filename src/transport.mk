@@ -11,7 +11,7 @@ src_libsftpfs_a_SOURCES += \
 	src/io.c src/io.h
 src_libsftpfs_a_SOURCES += \
 	src/userauth.c src/userauth.h \
-	src/conn.c src/conn.h src/conn_chan.h src/conn_sftp.c
+	src/conn.c src/conn.h src/conn_chan.h src/conn_sftp.c src/conn_jump.c
 
 # Test tool: our own transport end to end (not installed).
 noinst_PROGRAMS += tests/tools/ssh-probe
