@@ -19,3 +19,14 @@ check_PROGRAMS += tests/unit/test-knownhosts
 tests_unit_test_knownhosts_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-knownhosts
 EXTRA_DIST += tests/vectors/knownhosts
+
+noinst_PROGRAMS += tests/tools/knownhosts-tool
+tests_tools_knownhosts_tool_SOURCES = tests/tools/knownhosts-tool.c
+tests_tools_knownhosts_tool_LDADD = $(CORE_LIBS)
+
+# Own list (tests/integration/local.mk assigns INTEGRATION_TESTS after us).
+AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats
+if HAVE_BATS
+TESTS += $(AUTH_INTEGRATION_TESTS)
+endif
+EXTRA_DIST += $(AUTH_INTEGRATION_TESTS)
