@@ -34,3 +34,16 @@ EXTRA_DIST += $(AUTH_INTEGRATION_TESTS)
 noinst_PROGRAMS += tests/tools/prompt-tool
 tests_tools_prompt_tool_SOURCES = tests/tools/prompt-tool.c
 tests_tools_prompt_tool_LDADD = $(CORE_LIBS)
+
+# Fuzz targets (one per parser); corpora replayed in make check.
+check_PROGRAMS += tests/fuzz/fuzz-sshconfig tests/fuzz/fuzz-knownhosts
+tests_fuzz_fuzz_sshconfig_SOURCES = tests/fuzz/fuzz-sshconfig.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_sshconfig_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_sshconfig_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_sshconfig_LDADD = $(CORE_LIBS)
+tests_fuzz_fuzz_knownhosts_SOURCES = tests/fuzz/fuzz-knownhosts.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_knownhosts_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_knownhosts_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_knownhosts_LDADD = $(CORE_LIBS)
+TESTS += tests/fuzz/fuzz-sshconfig.sh tests/fuzz/fuzz-knownhosts.sh
+EXTRA_DIST += tests/fuzz/fuzz-sshconfig.sh tests/fuzz/fuzz-knownhosts.sh
