@@ -465,6 +465,7 @@ static void test_policy(struct fixture *fx, gconstpointer unused)
 	/* no: accepted and recorded. */
 	g_assert_cmpint(verify(fx->file, SSHCONFIG_STRICT_NO, false, false, &none, "lax", 22, a, NULL), ==, 0);
 	check(fx->file, "lax", 22, a, KNOWNHOSTS_OK, 0);
+	g_free(none.last_question);
 	free(fp);
 	sshkey_free(a);
 	sshkey_free(b);
