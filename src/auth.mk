@@ -47,3 +47,7 @@ tests_fuzz_fuzz_knownhosts_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_knownhosts_LDADD = $(CORE_LIBS)
 TESTS += tests/fuzz/fuzz-sshconfig.sh tests/fuzz/fuzz-knownhosts.sh
 EXTRA_DIST += tests/fuzz/fuzz-sshconfig.sh tests/fuzz/fuzz-knownhosts.sh
+
+check_PROGRAMS += tests/unit/test-sshconfig
+tests_unit_test_sshconfig_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-sshconfig

@@ -466,6 +466,18 @@ out:
 	return r;
 }
 
+void knownhosts_verifier_init(struct knownhosts_verifier *v, const struct sshconfig *c)
+{
+	memset(v, 0, sizeof(*v));
+	v->user_files = (const char *const *)c->user_known_hosts;
+	v->n_user_files = c->n_user_known_hosts;
+	v->global_files = (const char *const *)c->global_known_hosts;
+	v->n_global_files = c->n_global_known_hosts;
+	v->strict = c->strict_host_key_checking;
+	v->hash_known_hosts = c->hash_known_hosts != 0;
+	v->batch_mode = c->batch_mode != 0;
+}
+
 void knownhosts_verifier_clear(struct knownhosts_verifier *v)
 {
 	knownhosts_result_clear(&v->result);

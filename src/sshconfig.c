@@ -74,7 +74,10 @@ static int config_error(struct sshconfig_reader *r, const char *file, unsigned l
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(r->err, sizeof(r->err), "%s line %u: %s", file, linenum, msg);
+	if (linenum == 0)
+		snprintf(r->err, sizeof(r->err), "%s: %s", file, msg);
+	else
+		snprintf(r->err, sizeof(r->err), "%s line %u: %s", file, linenum, msg);
 	log_error(LOG_CAT_CONFIG, "%s", r->err);
 	return ERR_CONFIG;
 }
