@@ -1020,8 +1020,10 @@ static int match_exec(const char *cmd)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 
+		/* readconf.c execute_in_shell: stdin and stdout to /dev/null, stderr kept. */
 		if (devnull >= 0) {
 			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
 			if (devnull > STDERR_FILENO)
 				close(devnull);
 		}

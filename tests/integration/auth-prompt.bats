@@ -124,3 +124,36 @@ type_late() { # line command...
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"limit exceeded"* ]]
 }
+
+@test "password: ssh's prompt on the terminal, echo off" {
+	run type_late pw-typed "'$TOOL' password bob example.com"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"bob@example.com's password: "* ]]
+	[[ "$output" == *"answer=[pw-typed]"* ]]
+	[ "$(grep -o pw-typed <<<"$output" | wc -l)" -eq 1 ]
+}
+
+@test "password: password_stdin reads stdin once; batch mode never asks" {
+	run "$TOOL" password bob example.com stdin < <(printf 'from-stdin\nnext\n')
+	[ "$status" -eq 0 ]
+	[ "$output" = "answer=[from-stdin]" ]
+	run on_pty "'$TOOL' password bob example.com batch" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"authentication failed"* ]]
+	[[ "$output" != *"password: "* ]]
+}
+
+@test "keyboard-interactive: server text shown sanitised, echo as the server asks" {
+	run script -qec "'$TOOL' kbdint" /dev/null < <(sleep 1; printf 'code123\n'; sleep 1; printf 'kbd-secret\n')
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"answers=[code123][kbd-secret]"* ]]
+	[[ "$output" == *"Server?]0;title? login"* ]]
+	[[ "$output" == *"Enter both."* ]]
+	[[ "$output" == *"Secret?[2J: "* ]]
+	# The echoed prompt shows the code twice (typed + answer); the secret once.
+	[ "$(grep -o code123 <<<"$output" | wc -l)" -eq 2 ]
+	[ "$(grep -o kbd-secret <<<"$output" | wc -l)" -eq 1 ]
+	[[ "$output" != *$'\033]0;'* ]]
+	run on_pty "'$TOOL' kbdint batch" </dev/null
+	[ "$status" -ne 0 ]
+}
