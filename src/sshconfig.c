@@ -1839,8 +1839,11 @@ static int expand_user_paths(struct sshconfig_reader *r)
 		g_free(c->user_known_hosts[i]);
 		c->user_known_hosts[i] = x;
 	}
+	/* "none", "SSH_AUTH_SOCK" and the legacy "$NAME" form are kept for the
+	 * agent code; paths (with ~, %tokens and ${NAME}) are expanded now. */
 	if (c->identity_agent != NULL && strcmp(c->identity_agent, "none") != 0 &&
-	    strcmp(c->identity_agent, "SSH_AUTH_SOCK") != 0 && c->identity_agent[0] != '$') {
+	    strcmp(c->identity_agent, "SSH_AUTH_SOCK") != 0 &&
+	    !(c->identity_agent[0] == '$' && c->identity_agent[1] != '{')) {
 		if (sshconfig_expand_path(c, c->identity_agent, &x) != 0)
 			return config_error(r, "IdentityAgent", 0, "cannot expand \"%s\"", c->identity_agent);
 		g_free(c->identity_agent);
