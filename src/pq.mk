@@ -4,7 +4,8 @@
 # round 3) and the hybrid SSH key exchange glue.
 src_libsftpfs_a_SOURCES += \
 	src/pqhash.c src/pqhash.h \
-	src/mlkem768.c src/mlkem768.h
+	src/mlkem768.c src/mlkem768.h \
+	src/sntrup761.c src/sntrup761.h
 
 check_PROGRAMS += tests/unit/test-mlkem768
 tests_unit_test_mlkem768_SOURCES = tests/unit/test-mlkem768.c tests/unit/pqvec.c tests/unit/pqvec.h
@@ -19,3 +20,10 @@ tests_tools_mlkem_tool_LDADD = $(CORE_LIBS)
 TESTS += tests/node/mlkem-cross.sh
 EXTRA_DIST += tests/node/mlkem-cross.sh tests/node/mlkem-cross.mjs \
 	tests/node/package.json tests/node/package-lock.json
+
+check_PROGRAMS += tests/unit/test-sntrup761
+tests_unit_test_sntrup761_SOURCES = tests/unit/test-sntrup761.c tests/unit/pqvec.c tests/unit/pqvec.h \
+	tests/unit/nistdrbg.c tests/unit/nistdrbg.h
+tests_unit_test_sntrup761_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-sntrup761
+EXTRA_DIST += tests/vectors/sntrup761
