@@ -27,3 +27,13 @@ tests_unit_test_sntrup761_SOURCES = tests/unit/test-sntrup761.c tests/unit/pqvec
 tests_unit_test_sntrup761_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-sntrup761
 EXTRA_DIST += tests/vectors/sntrup761
+
+# Constant-time check under valgrind memcheck (not in sanitizer builds:
+# valgrind cannot run AddressSanitizer binaries).
+check_PROGRAMS += tests/tools/ct-decaps
+tests_tools_ct_decaps_SOURCES = tests/tools/ct-decaps.c
+tests_tools_ct_decaps_LDADD = $(CORE_LIBS)
+if !SANITIZERS
+TESTS += tests/unit/ct-valgrind.sh
+endif
+EXTRA_DIST += tests/unit/ct-valgrind.sh
