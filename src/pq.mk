@@ -5,7 +5,8 @@
 src_libsftpfs_a_SOURCES += \
 	src/pqhash.c src/pqhash.h \
 	src/mlkem768.c src/mlkem768.h \
-	src/sntrup761.c src/sntrup761.h
+	src/sntrup761.c src/sntrup761.h \
+	src/kex_hybrid.c src/kex_hybrid.h
 
 check_PROGRAMS += tests/unit/test-mlkem768
 tests_unit_test_mlkem768_SOURCES = tests/unit/test-mlkem768.c tests/unit/pqvec.c tests/unit/pqvec.h
@@ -37,3 +38,16 @@ if !SANITIZERS
 TESTS += tests/unit/ct-valgrind.sh
 endif
 EXTRA_DIST += tests/unit/ct-valgrind.sh
+
+check_PROGRAMS += tests/unit/test-kex-hybrid
+tests_unit_test_kex_hybrid_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-kex-hybrid
+
+# Fuzz target for the hybrid KEX reply parser (corpus replayed in make check).
+check_PROGRAMS += tests/fuzz/fuzz-kex-hybrid-reply
+tests_fuzz_fuzz_kex_hybrid_reply_SOURCES = tests/fuzz/fuzz-kex-hybrid-reply.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_kex_hybrid_reply_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_kex_hybrid_reply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_kex_hybrid_reply_LDADD = $(CORE_LIBS)
+TESTS += tests/fuzz/fuzz-kex-hybrid-reply.sh
+EXTRA_DIST += tests/fuzz/fuzz-kex-hybrid-reply.sh
