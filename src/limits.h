@@ -52,6 +52,21 @@
 #define SFTP_EXTENSIONS_MAX 64
 #define SFTP_READ_MAX (255u * 1024)
 #define SFTP_REQUESTS_IN_FLIGHT_MAX 256
+/* Status messages and language tags we keep (longer ones are refused). */
+#define SFTP_MESSAGE_MAX 4096
+/* READDIR "longname" (display only). */
+#define SFTP_LONGNAME_MAX 8192
+/* Extension names and values in SSH_FXP_VERSION. */
+#define SFTP_EXTENSION_NAME_MAX 256
+#define SFTP_EXTENSION_DATA_MAX 4096
+/* READ/WRITE size without limits@openssh.com (filexfer-02 §3: servers must
+ * accept 34000-byte packets). */
+#define SFTP_IO_LEN_DEFAULT 32768
+/* Default window: requests and data bytes in flight per client. */
+#define SFTP_WINDOW_REQUESTS_DEFAULT 128
+#define SFTP_WINDOW_BYTES_DEFAULT (8u * 1024 * 1024)
+/* ids per users-groups-by-id@openssh.com request. */
+#define SFTP_IDS_PER_REQUEST_MAX 1024
 
 /* Local files we parse. */
 #define CONFIG_LINE_MAX 4096
@@ -60,4 +75,29 @@
 #define KEY_FILE_MAX (1024u * 1024)
 #define PASSWORD_MAX 1024
 
+/* Keys (src/sshkey, src/keyfile, src/agent). */
+/* OpenSSH RequiredRSASize defaults to 1024 bits; OpenSSL caps moduli at 16384. */
+#define SSH_RSA_MIN_BITS 1024
+#define SSH_RSA_MAX_BITS 16384
+/* RSA public exponents we accept (OpenSSH's keys use 65537). */
+#define SSH_RSA_MAX_E_BITS 64
+/* PROTOCOL.certkeys: principals and options per certificate (OpenSSH: 256 principals). */
+#define SSH_CERT_PRINCIPALS_MAX 256
+#define SSH_CERT_OPTIONS_MAX 64
+/* openssh-key-v1: keys per file (OpenSSH writes exactly one) and bcrypt rounds we run. */
+#define KEYFILE_KEYS_MAX 1
+#define KEYFILE_BCRYPT_ROUNDS_MAX 4096
+#define KEYFILE_SALT_MAX 64
+/* ssh-agent (draft-miller-ssh-agent): one reply and the identities in it. */
+#define SSH_AGENT_REPLY_MAX (256u * 1024)
+#define SSH_AGENT_IDENTITIES_MAX 1024
+#define SSH_AGENT_COMMENT_MAX 4096
+
 #endif
+
+/*
+ * -I src makes this file shadow the C library's <limits.h> for system headers
+ * (openssl/err.h includes it): hand them the real one as well. Outside the
+ * include guard on purpose, so every inclusion reaches it.
+ */
+#include_next <limits.h>
