@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "kex.h"
 #include "kex_hybrid.h"
 #include "mlkem768.h"
 #include "pqhash.h"
@@ -283,4 +284,25 @@ out:
 	wipe(kem_ss, sizeof(kem_ss));
 	wipe(x_ss, sizeof(x_ss));
 	return r;
+}
+
+int kex_hybrid_method_init(const struct kex_method *m, void **state, struct buf *client_value)
+{
+	struct kex_hybrid_state *st = NULL;
+	int r = kex_hybrid_client_init(m->param, &st, client_value);
+
+	*state = st;
+	return r;
+}
+
+int kex_hybrid_method_finish(const struct kex_method *m, void *state, const uint8_t *server_value, size_t len,
+                             struct buf *shared_secret)
+{
+	(void)m;
+	return kex_hybrid_client_finish(state, server_value, len, shared_secret);
+}
+
+void kex_hybrid_method_free(void *state)
+{
+	kex_hybrid_state_free(state);
 }

@@ -59,6 +59,17 @@ int kex_hybrid_client_finish(const struct kex_hybrid_state *state, const uint8_t
 void kex_hybrid_state_free(struct kex_hybrid_state *state);
 
 /*
+ * The same operations with the hook signatures of the transport's key
+ * exchange table (kex.h: kex_client_init_fn, kex_client_finish_fn,
+ * kex_free_fn); the table row's param is a struct kex_hybrid_alg.
+ */
+struct kex_method;
+int kex_hybrid_method_init(const struct kex_method *m, void **state, struct buf *client_value) MUST_CHECK;
+int kex_hybrid_method_finish(const struct kex_method *m, void *state, const uint8_t *server_value, size_t len,
+                             struct buf *shared_secret) MUST_CHECK;
+void kex_hybrid_method_free(void *state);
+
+/*
  * Server side for tests and in-memory key exchange: encapsulates against
  * C_INIT, appends S_REPLY to reply and string(K) to shared_secret.
  */

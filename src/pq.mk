@@ -51,3 +51,11 @@ tests_fuzz_fuzz_kex_hybrid_reply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_kex_hybrid_reply_LDADD = $(CORE_LIBS)
 TESTS += tests/fuzz/fuzz-kex-hybrid-reply.sh
 EXTRA_DIST += tests/fuzz/fuzz-kex-hybrid-reply.sh
+
+# Interop against Debian's OpenSSH sshd (bats, run when bats was found).
+# tests/integration/local.mk is included after this fragment and assigns
+# INTEGRATION_TESTS, so the bats file goes to TESTS here under its condition.
+EXTRA_DIST += tests/integration/pq.bats
+if HAVE_BATS
+TESTS += tests/integration/pq.bats
+endif
