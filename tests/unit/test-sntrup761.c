@@ -1,7 +1,7 @@
 /*
  * test-sntrup761.c - sntrup761 (src/sntrup761.c): the NIST-procedure
- * known-answer record count = 0 (tests/vectors/sntrup761/, reproduced
- * through the KAT generator's AES-256 CTR_DRBG), round trips, implicit
+ * known-answer records count = 0 and 0..99 (tests/vectors/sntrup761/,
+ * reproduced through the KAT generator's AES-256 CTR_DRBG), round trips, implicit
  * rejection of modified ciphertexts (round-3 spec §3.5: the session key
  * becomes Hash_0(Hash_3(rho) || C)), and failure of the randomness source.
  */
@@ -77,6 +77,39 @@ static void test_kat(void)
 	append_hex(block, "ct = ", ct, sizeof(ct));
 	append_hex(block, "ss = ", ss, sizeof(ss));
 	expect_field(v, "block_sha256", pqvec_sha256_hex((const uint8_t *)block->str, block->len));
+	g_hash_table_unref(v);
+}
+
+/* All 100 records of the KAT file, hashed as liboqs' "all" value. */
+static void test_kat_all(void)
+{
+	GHashTable *v = pqvec_load("tests/vectors/sntrup761/kat0.txt");
+	uint8_t entropy[48], seed[48], ss2[SNTRUP761_SSBYTES];
+	uint8_t pk[SNTRUP761_PUBLICKEYBYTES], sk[SNTRUP761_SECRETKEYBYTES];
+	uint8_t ct[SNTRUP761_CIPHERTEXTBYTES], ss[SNTRUP761_SSBYTES];
+	struct nistdrbg seeds, d;
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (int i = 0; i < 48; i++)
+		entropy[i] = (uint8_t)i;
+	nistdrbg_init(&seeds, entropy);
+	for (int count = 0; count < 100; count++) {
+		nistdrbg_randombytes(&seeds, seed, sizeof(seed));
+		nistdrbg_init(&d, seed);
+		g_assert_cmpint(sntrup761_keypair_rng(pk, sk, drbg_rng, &d), ==, 0);
+		g_assert_cmpint(sntrup761_encaps_rng(ct, ss, pk, drbg_rng, &d), ==, 0);
+		g_assert_cmpint(sntrup761_decaps(ss2, ct, sk), ==, 0);
+		g_assert_cmpmem(ss, sizeof(ss), ss2, sizeof(ss2));
+		if (count > 0)
+			g_string_append_c(text, '\n');
+		g_string_append_printf(text, "count = %d\n", count);
+		append_hex(text, "seed = ", seed, sizeof(seed));
+		append_hex(text, "pk = ", pk, sizeof(pk));
+		append_hex(text, "sk = ", sk, sizeof(sk));
+		append_hex(text, "ct = ", ct, sizeof(ct));
+		append_hex(text, "ss = ", ss, sizeof(ss));
+	}
+	expect_field(v, "all_sha256", pqvec_sha256_hex((const uint8_t *)text->str, text->len));
 	g_hash_table_unref(v);
 }
 
@@ -161,6 +194,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sntrup761/kat/count0", test_kat);
+	g_test_add_func("/sntrup761/kat/count0-99", test_kat_all);
 	g_test_add_func("/sntrup761/roundtrip-rejection", test_roundtrip_and_rejection);
 	g_test_add_func("/sntrup761/rng-failure", test_rng_failure);
 	return g_test_run();
