@@ -9,7 +9,8 @@ src_libsftpfs_a_SOURCES += \
 	src/kex_hybrid.c src/kex_hybrid.h
 
 check_PROGRAMS += tests/unit/test-mlkem768
-tests_unit_test_mlkem768_SOURCES = tests/unit/test-mlkem768.c tests/unit/pqvec.c tests/unit/pqvec.h
+tests_unit_test_mlkem768_SOURCES = tests/unit/test-mlkem768.c tests/unit/pqvec.c tests/unit/pqvec.h \
+	tests/unit/nistdrbg.c tests/unit/nistdrbg.h
 tests_unit_test_mlkem768_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-mlkem768
 EXTRA_DIST += tests/vectors/mlkem768
