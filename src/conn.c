@@ -398,13 +398,13 @@ static void st_on_close(void *ctx, int err)
 		s->ready_result = err != 0 ? err : ERR_CHANNEL_FAILED;
 	}
 	s->closed = true;
-	s->close_err = err != 0 ? err : ERR_CONN_CLOSED;
+	s->close_err = err; /* 0: closed by the protocol; else the connection died */
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (!s->is_exec) {
 		pthread_mutex_lock(&s->cb_lock);
 		if (!s->detached && s->ops.on_close != NULL)
-			s->ops.on_close(s->ctx, s->close_err);
+			s->ops.on_close(s->ctx, err != 0 ? err : ERR_CONN_CLOSED);
 		s->detached = true;
 		pthread_mutex_unlock(&s->cb_lock);
 	}
@@ -748,8 +748,8 @@ static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wai
 	while (!(wait_close ? (s->closed || (s->ready_done && s->ready_result != 0)) : s->ready_done) && !c->dead)
 		pthread_cond_wait(&c->cond, &c->lock);
 	r = s->ready_done ? s->ready_result : c->dead_err;
-	if (r == 0 && wait_close && !s->closed)
-		r = c->dead_err;
+	if (r == 0 && wait_close)
+		r = s->closed ? s->close_err : c->dead_err;
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }

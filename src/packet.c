@@ -318,7 +318,7 @@ int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struc
 		r = cipher_chachapoly_seal(d->cctx, d->seq, pkt, 4 + len, pkt + 4 + len);
 		break;
 	case CIPHER_AES_GCM:
-		r = cipher_gcm_seal(d->cctx, pkt, pkt + 4, len, pkt + 4 + len);
+		r = cipher_gcm_seal(d->cctx, pkt, 4, pkt + 4, len, pkt + 4 + len);
 		break;
 	case CIPHER_AES_CTR:
 		if (aad) {
@@ -388,7 +388,7 @@ static int read_aad(struct packet_io *p, struct packet_dir *d, struct buf *in, s
 		r = cipher_chachapoly_open(d->cctx, d->seq, w, 4 + len, w + 4 + len);
 		break;
 	case CIPHER_AES_GCM:
-		r = cipher_gcm_open(d->cctx, w, w + 4, len, w + 4 + len);
+		r = cipher_gcm_open(d->cctx, w, 4, w + 4, len, w + 4 + len);
 		break;
 	case CIPHER_AES_CTR: {
 		uint8_t mac[PACKET_MAC_MAX];

@@ -25,3 +25,37 @@ EXTRA_DIST += tests/integration/transport.bats
 if HAVE_BATS
 TESTS += tests/integration/transport.bats
 endif
+
+check_PROGRAMS += tests/unit/test-cipher
+tests_unit_test_cipher_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-cipher
+
+check_PROGRAMS += tests/unit/test-transport
+tests_unit_test_transport_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-transport
+EXTRA_DIST += tests/integration/dropbear.bats
+if HAVE_BATS
+TESTS += tests/integration/dropbear.bats
+endif
+
+# Fuzz targets (pattern of tests/fuzz/local.mk): corpora replayed in make check.
+check_PROGRAMS += tests/fuzz/fuzz-packet tests/fuzz/fuzz-kexinit tests/fuzz/fuzz-transport
+tests_fuzz_fuzz_packet_SOURCES = tests/fuzz/fuzz-packet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_packet_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_packet_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_packet_LDADD = $(CORE_LIBS)
+tests_fuzz_fuzz_kexinit_SOURCES = tests/fuzz/fuzz-kexinit.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_kexinit_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_kexinit_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_kexinit_LDADD = $(CORE_LIBS)
+tests_fuzz_fuzz_transport_SOURCES = tests/fuzz/fuzz-transport.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_transport_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_transport_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_transport_LDADD = $(CORE_LIBS)
+TESTS += tests/fuzz/fuzz-packet.sh tests/fuzz/fuzz-kexinit.sh tests/fuzz/fuzz-transport.sh
+EXTRA_DIST += tests/fuzz/fuzz-packet.sh tests/fuzz/fuzz-kexinit.sh tests/fuzz/fuzz-transport.sh
+
+check_PROGRAMS += tests/unit/test-packet
+tests_unit_test_packet_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-packet
+EXTRA_DIST += tests/vectors/README.transport.md tests/vectors/gen-chachapoly.py

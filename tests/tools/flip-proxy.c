@@ -3,9 +3,11 @@
  * stdin/stdout and a child command's, and damages the stream on purpose, to
  * prove the client's reaction to tampering (MAC error, clean disconnect).
  *
- * flip-proxy -d s2c|c2s [-f OFFSET] [-c OFFSET] -- command [args...]
+ * flip-proxy -d s2c|c2s [-f OFFSET] [-c OFFSET] [-B SECONDS] -- command [args...]
  *   -f OFFSET  flip (xor 0x01) the byte at OFFSET of the chosen direction
  *   -c OFFSET  cut the connection once OFFSET bytes went that way
+ *   -B SECONDS after SECONDS, forward nothing more either way but keep the
+ *              connection open (a black hole, for keepalive tests)
  * "s2c" is the child's output (server to client), "c2s" our input.
  */
 #include "config.h"
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static long long parse_off(const char *s)
@@ -61,12 +64,13 @@ static int relay(int in, int out, bool damaged, long long *pos, long long flip_a
 
 int main(int argc, char **argv)
 {
-	long long flip_at = -1, cut_at = -1, pos = 0;
+	long long flip_at = -1, cut_at = -1, pos = 0, hole_after = -1;
+	time_t start = time(NULL);
 	bool s2c = true;
 	int to_child[2], from_child[2], opt;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "d:f:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:c:B:")) != -1) {
 		switch (opt) {
 		case 'd':
 			s2c = strcmp(optarg, "c2s") != 0;
@@ -76,6 +80,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cut_at = parse_off(optarg);
+			break;
+		case 'B':
+			hole_after = parse_off(optarg);
 			break;
 		default:
 			return 2;
@@ -101,8 +108,16 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = from_child[0], .events = POLLIN}};
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, hole_after >= 0 ? 200 : -1) < 0 && errno != EINTR)
 			break;
+		if (hole_after >= 0 && time(NULL) - start >= hole_after) {
+			/* Black hole: hold everything open, move nothing, until the client gives up. */
+			char b[4096];
+
+			while (read(0, b, sizeof(b)) > 0)
+				;
+			break;
+		}
 		if ((p[0].revents & (POLLIN | POLLHUP)) &&
 		    !relay(0, to_child[1], !s2c, &pos, flip_at, cut_at))
 			break;
