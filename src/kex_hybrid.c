@@ -28,6 +28,10 @@
 #define X25519_BYTES 32
 #define KEM_SK_MAX MLKEM768_SECRETKEYBYTES /* the larger of the two (2400 > 1763) */
 #define HASH_MAX 64
+#define KEM_SS_MAX 32
+
+_Static_assert(SNTRUP761_SECRETKEYBYTES <= KEM_SK_MAX, "state holds either decapsulation key");
+_Static_assert(MLKEM768_SSBYTES <= KEM_SS_MAX && SNTRUP761_SSBYTES <= KEM_SS_MAX, "KEM shared secrets fit");
 
 typedef int (*kem_keypair_fn)(uint8_t *pk, uint8_t *sk);
 typedef int (*kem_encaps_fn)(uint8_t *ct, uint8_t *ss, const uint8_t *pk);
@@ -240,7 +244,7 @@ int kex_hybrid_client_finish(const struct kex_hybrid_state *state, const uint8_t
                              struct buf *shared_secret)
 {
 	const struct kex_hybrid_alg *alg = state->alg;
-	uint8_t kem_ss[32], x_ss[X25519_BYTES];
+	uint8_t kem_ss[KEM_SS_MAX], x_ss[X25519_BYTES];
 	int r = ERR_INTERNAL;
 
 	/* S_REPLY has one valid length per method; no trailing bytes. */
@@ -261,7 +265,7 @@ int kex_hybrid_server_reply(const struct kex_hybrid_alg *alg, const uint8_t *cli
                             struct buf *reply, struct buf *shared_secret)
 {
 	EVP_PKEY *key = NULL;
-	uint8_t kem_ss[32], x_ss[X25519_BYTES], *dst = NULL;
+	uint8_t kem_ss[KEM_SS_MAX], x_ss[X25519_BYTES], *dst = NULL;
 	int r = ERR_INTERNAL;
 
 	if (client_pub == NULL || len != alg->kem_pk_len + X25519_BYTES)

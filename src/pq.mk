@@ -60,3 +60,11 @@ EXTRA_DIST += tests/integration/pq.bats
 if HAVE_BATS
 TESTS += tests/integration/pq.bats
 endif
+
+# Test droppings in the build tree: the npm install of the cross test and the
+# valgrind logs (distcheck's distcleancheck wants the tree empty).
+CLEANFILES += tests/unit/ct-valgrind.vglog tests/unit/ct-valgrind.vglog.selftest
+clean-local: pq-clean-local
+pq-clean-local:
+	rm -rf tests/node-work
+.PHONY: pq-clean-local
