@@ -303,7 +303,7 @@ int cipher_chachapoly_seal(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, siz
 	return chacha_poly_tag(c, seq, pkt, len, tag);
 }
 
-int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, size_t len, const uint8_t tag[static 16])
+int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, size_t len, const uint8_t got[static 16])
 {
 	uint8_t expect[16];
 	int r;
@@ -313,7 +313,7 @@ int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, siz
 	if ((r = chacha_poly_tag(c, seq, pkt, len, expect)) != 0)
 		return r;
 	/* Authenticate before decrypting anything but the length. */
-	if (ct_memcmp(expect, tag, sizeof(expect)) != 0)
+	if (ct_memcmp(expect, got, sizeof(expect)) != 0)
 		return ERR_MAC_INVALID;
 	if ((r = chacha_set_iv(c->hdr, seq, 0, false)) != 0 || (r = chacha_xor(c->hdr, pkt, 4)) != 0 ||
 	    (r = chacha_set_iv(c->main, seq, 1, false)) != 0 || (r = chacha_xor(c->main, pkt + 4, len - 4)) != 0)

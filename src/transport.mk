@@ -31,6 +31,7 @@ tests_unit_test_cipher_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-cipher
 
 check_PROGRAMS += tests/unit/test-transport
+tests_unit_test_transport_SOURCES = tests/unit/test-transport.c tests/unit/ssh-peer.c tests/unit/ssh-peer.h
 tests_unit_test_transport_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-transport
 EXTRA_DIST += tests/integration/dropbear.bats
@@ -59,3 +60,15 @@ check_PROGRAMS += tests/unit/test-packet
 tests_unit_test_packet_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-packet
 EXTRA_DIST += tests/vectors/README.transport.md tests/vectors/gen-chachapoly.py
+if FUZZING
+# Compile the code under test into the targets with the fuzzer's coverage
+# instrumentation (the core library itself is built without it).
+tests_fuzz_fuzz_packet_SOURCES += src/packet.c src/cipher.c
+tests_fuzz_fuzz_kexinit_SOURCES += src/kex.c
+tests_fuzz_fuzz_transport_SOURCES += src/transport.c src/packet.c src/cipher.c src/kex.c
+endif
+
+check_PROGRAMS += tests/unit/test-session
+tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/ssh-peer.c tests/unit/ssh-peer.h
+tests_unit_test_session_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-session

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned mode;
 	int r;
 
-	if (size < 1)
+	if (size < 2)
 		return 0;
 	mode = data[0] % 6;
 	memset(&k, 0x5a, sizeof(k));

@@ -125,9 +125,12 @@ int main(int argc, char **argv)
 		    !relay(from_child[0], 1, s2c, &pos, flip_at, cut_at))
 			break;
 	}
+	/* Let the child see end of input and finish (it may still log what it read). */
 	close(to_child[1]);
-	close(from_child[0]);
 	close(0);
+	for (int i = 0; i < 30 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+		usleep(100000);
+	close(from_child[0]);
 	close(1);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

@@ -6,6 +6,10 @@
  *
  * ssh-probe -p PORT -i KEYFILE -H HOSTKEY.pub [-H ...] [-o Key=Value ...]
  *           [-R BYTES] [-v] user@host  exec CMD | sftp-get REMOTE LOCAL | sftp-put LOCAL REMOTE
+ *           | tcp HOST PORT
+ *
+ * "tcp" opens a direct-tcpip channel (RFC 4254 §7.2) to HOST:PORT as seen
+ * from the server and prints the first line that comes back (a banner).
  *
  * -H names the server's public host key file(s): an exact key match is this
  * tool's whole host verification. -o takes Ciphers, KexAlgorithms, MACs,
@@ -33,6 +37,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "conn_chan.h"
 #include "err.h"
 #include "keyfile.h"
 #include "log.h"
@@ -288,6 +293,67 @@ out:
 	return r;
 }
 
+/* ---- direct-tcpip: read the first line the far end sends ---- */
+
+struct line_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char line[256];
+	size_t len;
+	bool done;
+	int err;
+};
+
+static int line_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct line_wait *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < len && !w->done; i++) {
+		if (data[i] == '\n' || w->len == sizeof(w->line) - 1)
+			w->done = true;
+		else
+			w->line[w->len++] = (char)data[i];
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+static void line_close(void *ctx, int err)
+{
+	struct line_wait *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	w->err = err;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int do_tcp(struct conn *c, const char *host, const char *port)
+{
+	static const struct conn_stream_ops ops = {.on_data = line_data, .on_close = line_close};
+	struct line_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct conn_stream *s = NULL;
+	int r;
+
+	if ((r = conn_stream_open_direct_tcpip(c, host, (uint16_t)parse_size(port), &ops, &w, &s)) != 0) {
+		fprintf(stderr, "probe: direct-tcpip failed: %s\n", err_str(r));
+		print_info(c);
+		return r;
+	}
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	w.line[w.len] = '\0';
+	pthread_mutex_unlock(&w.lock);
+	printf("%s\n", w.line);
+	conn_stream_detach(s);
+	print_info(c);
+	return w.len > 0 ? 0 : (w.err != 0 ? w.err : ERR_EOF);
+}
+
 /* ProxyCommand-style: a socketpair to CMD's stdin and stdout. */
 static int spawn_proxy(const char *cmd, pid_t *pid)
 {
@@ -402,6 +468,8 @@ int main(int argc, char **argv)
 		   optind + 3 == argc) {
 		r = do_sftp(c, strcmp(argv[optind], "sftp-get") == 0, argv[optind + 1], argv[optind + 2], rekey_every);
 		rc = r == 0 ? 0 : 1;
+	} else if (strcmp(argv[optind], "tcp") == 0 && optind + 3 == argc) {
+		rc = do_tcp(c, argv[optind + 1], argv[optind + 2]) == 0 ? 0 : 1;
 	} else {
 		usage();
 	}
