@@ -106,6 +106,13 @@ void conn_set_close_callback(struct conn *c, void (*cb)(void *ctx, int err), voi
  */
 void conn_close(struct conn *c);
 
+/*
+ * ProxyJump: open a connection to p->host:p->port through a "direct-tcpip"
+ * channel of jump (RFC 4254 §7.2), then conn_open() over it (p->fd is
+ * ignored). Close the returned connection before jump.
+ */
+int conn_open_via(struct conn *jump, const struct conn_params *p, struct conn **out) MUST_CHECK;
+
 /* Negotiated algorithms and counters, for logs and the test tool. */
 struct conn_info {
 	char server_version[256];

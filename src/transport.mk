@@ -11,7 +11,7 @@ src_libsftpfs_a_SOURCES += \
 	src/io.c src/io.h
 src_libsftpfs_a_SOURCES += \
 	src/userauth.c src/userauth.h \
-	src/conn.c src/conn.h src/conn_chan.h src/conn_sftp.c
+	src/conn.c src/conn.h src/conn_chan.h src/conn_sftp.c src/conn_jump.c
 
 # Test tool: our own transport end to end (not installed).
 noinst_PROGRAMS += tests/tools/ssh-probe
@@ -72,3 +72,7 @@ check_PROGRAMS += tests/unit/test-session
 tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/ssh-peer.c tests/unit/ssh-peer.h
 tests_unit_test_session_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-session
+
+check_PROGRAMS += tests/unit/test-algs
+tests_unit_test_algs_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-algs

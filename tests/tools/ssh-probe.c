@@ -8,6 +8,9 @@
  *           [-R BYTES] [-v] user@host  exec CMD | sftp-get REMOTE LOCAL | sftp-put LOCAL REMOTE
  *           | tcp HOST PORT
  *
+ * -J HOST:PORT connects through a jump host first (ProxyJump, same user,
+ * key and trusted host keys): the target is reached over a direct-tcpip
+ * channel of that connection (conn_open_via).
  * "tcp" opens a direct-tcpip channel (RFC 4254 §7.2) to HOST:PORT as seen
  * from the server and prints the first line that comes back (a banner).
  *
@@ -380,7 +383,8 @@ int main(int argc, char **argv)
 	struct conn_identity id;
 	struct sshkey *priv = NULL, *pub = NULL;
 	struct conn *c = NULL;
-	const char *keyfile = NULL, *proxy = NULL;
+	const char *keyfile = NULL, *proxy = NULL, *jump = NULL;
+	struct conn *jc = NULL;
 	pid_t proxy_pid = -1;
 	unsigned long long rekey_every = 0;
 	char *user, *host;
@@ -390,7 +394,7 @@ int main(int argc, char **argv)
 	p.fd = -1;
 	p.port = 22;
 	log_set_level(LOG_LEVEL_ERROR);
-	while ((opt = getopt(argc, argv, "p:i:H:o:R:P:v")) != -1) {
+	while ((opt = getopt(argc, argv, "p:i:H:o:R:P:J:v")) != -1) {
 		switch (opt) {
 		case 'p':
 			p.port = (uint16_t)parse_size(optarg);
@@ -413,6 +417,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			proxy = optarg;
+			break;
+		case 'J':
+			jump = optarg;
 			break;
 		case 'v':
 			log_set_level(log_get_level() < LOG_LEVEL_VERBOSE ? LOG_LEVEL_VERBOSE : LOG_LEVEL_DEBUG3);
@@ -445,7 +452,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "probe: cannot run %s\n", proxy);
 		return 2;
 	}
-	if ((r = conn_open(&p, &c)) != 0) {
+	if (jump != NULL) {
+		struct conn_params jp = p;
+		char *jhost = strdup(jump), *colon;
+
+		if (jhost == NULL || (colon = strrchr(jhost, ':')) == NULL)
+			usage();
+		*colon = '\0';
+		jp.host = jhost;
+		jp.port = (uint16_t)parse_size(colon + 1);
+		r = conn_open(&jp, &jc);
+		free(jhost);
+		if (r != 0) {
+			fprintf(stderr, "probe: jump host connect failed: %s\n", err_str(r));
+			goto out;
+		}
+		r = conn_open_via(jc, &p, &c);
+	} else {
+		r = conn_open(&p, &c);
+	}
+	if (r != 0) {
 		fprintf(stderr, "probe: connect failed: %s\n", err_str(r));
 		goto out;
 	}
@@ -475,6 +501,7 @@ int main(int argc, char **argv)
 	}
 out:
 	conn_close(c);
+	conn_close(jc);
 	sshkey_free(pub);
 	sshkey_free(priv);
 	for (size_t i = 0; i < n_hostkeys; i++)
