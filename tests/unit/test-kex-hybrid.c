@@ -9,7 +9,8 @@
  *     length) refused with ERR_INVALID_FORMAT and nothing appended;
  *   - low-order X25519 server values (RFC 8731 §3) refused;
  *   - a modified KEM ciphertext: accepted (implicit rejection) but K differs;
- *   - an ML-KEM key failing the FIPS 203 §7.2 modulus check refused.
+ *   - an ML-KEM key failing the FIPS 203 §7.2 modulus check refused;
+ *   - the default KexAlgorithms order (OpenSSH 10: the hybrids first).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "algs.h"
 #include "buf.h"
 #include "err.h"
 #include "kex_hybrid.h"
@@ -226,6 +228,20 @@ static void test_mlkem_modulus_check(void)
 	buf_free(k);
 }
 
+/* The client's default list leads with the hybrids in OpenSSH 10's order; "-" removes them. */
+static void test_default_order(void)
+{
+	char *s = NULL;
+
+	g_assert_true(g_str_has_prefix(algs_default(ALG_KEX), "mlkem768x25519-sha256,sntrup761x25519-sha512,"
+	                                                      "sntrup761x25519-sha512@openssh.com,curve25519-sha256,"));
+	g_assert_cmpint(algs_resolve(ALG_KEX, "-mlkem768*,sntrup761*", &s), ==, 0);
+	g_assert_true(g_str_has_prefix(s, "curve25519-sha256,"));
+	g_assert_null(strstr(s, "sntrup761"));
+	g_assert_null(strstr(s, "mlkem768"));
+	free(s);
+}
+
 static void test_names(void)
 {
 	g_assert_null(kex_hybrid_by_name("sntrup761x25519-sha512@openssh.co"));
@@ -253,5 +269,6 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/kex-hybrid/mlkem-modulus-check", test_mlkem_modulus_check);
 	g_test_add_func("/kex-hybrid/names", test_names);
+	g_test_add_func("/kex-hybrid/default-order", test_default_order);
 	return g_test_run();
 }
