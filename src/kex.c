@@ -3,7 +3,9 @@
  * (see kex.h). Methods: curve25519-sha256 (RFC 8731), ecdh-sha2-nistp256/384/521
  * (RFC 5656 §4), diffie-hellman-group14-sha256 / group16-sha512 /
  * group18-sha512 (RFC 8268 with the RFC 3526 primes, taken from OpenSSL's
- * built-in named groups) and diffie-hellman-group-exchange-sha256 (RFC 4419).
+ * built-in named groups) and diffie-hellman-group-exchange-sha256 (RFC 4419);
+ * the post-quantum hybrids mlkem768x25519-sha256 and
+ * sntrup761x25519-sha512[@openssh.com] live in kex_hybrid.c.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 
 #include "cipher.h"
 #include "kex.h"
+#include "kex_hybrid.h"
 #include "limits.h"
 
 #define SSH2_MSG_KEXINIT 20
@@ -430,6 +433,16 @@ out:
 }
 
 static const struct kex_method kex_methods[] = {
+	/* Post-quantum hybrids (kex_hybrid.c): K is a string, C_INIT/S_REPLY strings. */
+	{.name = "mlkem768x25519-sha256", .hash = "SHA256", .value_enc = KEX_VALUE_STRING,
+	 .param = &kex_hybrid_mlkem768x25519_sha256, .client_init = kex_hybrid_method_init,
+	 .client_finish = kex_hybrid_method_finish, .free_state = kex_hybrid_method_free},
+	{.name = "sntrup761x25519-sha512", .hash = "SHA512", .value_enc = KEX_VALUE_STRING,
+	 .param = &kex_hybrid_sntrup761x25519_sha512, .client_init = kex_hybrid_method_init,
+	 .client_finish = kex_hybrid_method_finish, .free_state = kex_hybrid_method_free},
+	{.name = "sntrup761x25519-sha512@openssh.com", .hash = "SHA512", .value_enc = KEX_VALUE_STRING,
+	 .param = &kex_hybrid_sntrup761x25519_sha512, .client_init = kex_hybrid_method_init,
+	 .client_finish = kex_hybrid_method_finish, .free_state = kex_hybrid_method_free},
 	{.name = "curve25519-sha256", .hash = "SHA256", .value_enc = KEX_VALUE_STRING, .param = "X25519",
 	 .client_init = ecdh_init, .client_finish = ecdh_finish, .free_state = ecdh_free},
 	{.name = "curve25519-sha256@libssh.org", .hash = "SHA256", .value_enc = KEX_VALUE_STRING, .param = "X25519",

@@ -1,7 +1,8 @@
 /*
  * pqhash.c - SHA-3 family and SHA-512 over segment lists via libcrypto EVP,
  * for src/mlkem768.c (FIPS 203 §4.1: H, J, G, PRF, XOF) and src/sntrup761.c
- * (NTRU Prime round-3 specification §3.3: Hash = SHA-512 with prefixes).
+ * (NTRU Prime round-3 specification §3.5: Hash = SHA-512 with prefixes)
+ * and src/kex_hybrid.c (the hybrid KEX hashes SHA-256 and SHA-512).
  */
 #include "config.h"
 
@@ -25,6 +26,8 @@ static const EVP_MD *pqhash_md(enum pqhash_alg alg, int *is_xof)
 		return EVP_shake256();
 	case PQHASH_SHA512:
 		return EVP_sha512();
+	case PQHASH_SHA256:
+		return EVP_sha256();
 	}
 	return NULL;
 }

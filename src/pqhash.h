@@ -1,7 +1,7 @@
 /*
  * pqhash.h - the fixed-output hashes and extendable-output functions the
  * post-quantum KEMs need (FIPS 202 SHA3-256, SHA3-512, SHAKE128, SHAKE256 and
- * FIPS 180-4 SHA-512), computed through libcrypto's EVP interface over a list
+ * FIPS 180-4 SHA-512, SHA-256), computed through libcrypto's EVP interface over a list
  * of input segments so callers never build concatenations by hand.
  *
  * OpenSSL 3.0 finalises an XOF once, so an XOF call produces all the output
@@ -22,6 +22,7 @@ enum pqhash_alg {
 	PQHASH_SHAKE128,
 	PQHASH_SHAKE256,
 	PQHASH_SHA512,
+	PQHASH_SHA256,
 };
 
 /* One input segment; a NULL data pointer ends a list. */

@@ -142,7 +142,7 @@ matrix_case() {
 	run probe -o Ciphers=^aes256-ctr "$SSHD_USER@127.0.0.1" exec true
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"probe: cipher aes256-ctr aes256-ctr"* ]]
-	run probe -o KexAlgorithms=-curve25519* "$SSHD_USER@127.0.0.1" exec true
+	run probe -o 'KexAlgorithms=-mlkem768*,sntrup761*,curve25519*' "$SSHD_USER@127.0.0.1" exec true
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"probe: kex ecdh-sha2-nistp256"* ]]
 }
@@ -202,7 +202,8 @@ matrix_case() {
 }
 
 @test "a flipped byte toward the server ends the connection cleanly" {
-	run timeout 30 "$PROBE" -P "$FLIP -d c2s -f 1500 -- $SSHD_BIN -i -f $SSHD_DIR/sshd_config -E $SSHD_DIR/flip2.log" \
+	# Offset 3000 is past the client's key exchange even with the 1216-byte hybrid C_INIT.
+	run timeout 30 "$PROBE" -P "$FLIP -d c2s -f 3000 -- $SSHD_BIN -i -f $SSHD_DIR/sshd_config -E $SSHD_DIR/flip2.log" \
 		-i "$SSHD_USER_KEY" -H "$SSHD_DIR/host_ed25519.pub" "$SSHD_USER@127.0.0.1" sftp-get "$SSHD_REMOTE/random8m" "$BATS_TEST_TMPDIR/x"
 	echo "$output"
 	[ "$status" -eq 1 ]

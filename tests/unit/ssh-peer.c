@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cipher.h"
 #include "kex.h"
+#include "kex_hybrid.h"
 #include "packet.h"
 #include "ssh-peer.h"
 #include "ssh2.h"
@@ -26,9 +27,12 @@ void peer_send(struct peer *p, struct buf *m)
 void peer_send_kexinit(struct peer *p)
 {
 	const char *lists[KEX_LIST_COUNT] = {
-		p->strict ? "curve25519-sha256,ext-info-s,kex-strict-s-v00@openssh.com" : "curve25519-sha256,ext-info-s",
-		"ssh-ed25519", p->ciphers, p->ciphers, p->macs, p->macs, "none", "none", "", "",
+		NULL, "ssh-ed25519", p->ciphers, p->ciphers, p->macs, p->macs, "none", "none", "", "",
 	};
+	g_autofree char *kexlist = g_strdup_printf("%s,ext-info-s%s", p->kex,
+						   p->strict ? ",kex-strict-s-v00@openssh.com" : "");
+
+	lists[KEX_LIST_KEX] = kexlist;
 
 	buf_reset(p->i_s);
 	g_assert_cmpint(kexinit_build(lists, p->i_s), ==, 0);
@@ -51,6 +55,7 @@ void peer_init(struct peer *p, bool strict, const char *ciphers, const char *mac
 	p->ciphers = ciphers;
 	p->macs = macs;
 	p->order_ok = true;
+	p->kex = "curve25519-sha256";
 	p->hostkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	g_assert_nonnull(p->hostkey);
 	g_assert_cmpint(EVP_PKEY_get_raw_public_key(p->hostkey, p->hostpub, &len), ==, 1);
@@ -78,27 +83,33 @@ static void put_hostkey_blob(struct peer *p, struct buf *b)
 	buf_free(blob);
 }
 
-static void derive(const struct buf *k, const uint8_t *h, const uint8_t *sid, char iv, char key, char mac,
-		   const char *cipher, const char *macname, struct packet_keys *pk)
+static void derive(const char *hash, const struct buf *k, const uint8_t *h, size_t hl, const uint8_t *sid,
+		   size_t sidl, char iv, char key, char mac, const char *cipher, const char *macname,
+		   struct packet_keys *pk)
 {
 	memset(pk, 0, sizeof(*pk));
 	pk->cipher = cipher_alg_by_name(cipher);
 	g_assert_nonnull(pk->cipher);
 	if (pk->cipher->tag_len == 0)
 		pk->mac = mac_alg_by_name(macname);
-	g_assert_cmpint(kex_derive("SHA256", buf_peek(k), buf_len(k), h, 32, sid, 32, iv, pk->iv, pk->cipher->iv_len), ==, 0);
-	g_assert_cmpint(kex_derive("SHA256", buf_peek(k), buf_len(k), h, 32, sid, 32, key, pk->key, pk->cipher->key_len), ==, 0);
+	g_assert_cmpint(kex_derive(hash, buf_peek(k), buf_len(k), h, hl, sid, sidl, iv, pk->iv, pk->cipher->iv_len), ==, 0);
+	g_assert_cmpint(kex_derive(hash, buf_peek(k), buf_len(k), h, hl, sid, sidl, key, pk->key, pk->cipher->key_len), ==, 0);
 	if (pk->mac != NULL)
-		g_assert_cmpint(kex_derive("SHA256", buf_peek(k), buf_len(k), h, 32, sid, 32, mac, pk->mac_key, pk->mac->key_len), ==, 0);
+		g_assert_cmpint(kex_derive(hash, buf_peek(k), buf_len(k), h, hl, sid, sidl, mac, pk->mac_key, pk->mac->key_len), ==, 0);
 }
 
-/* Server side of curve25519-sha256 (RFC 8731) with an Ed25519 host key (RFC 8709). */
+/*
+ * Server side of curve25519-sha256 (RFC 8731), or of a post-quantum hybrid
+ * (kex_hybrid.c: K a string, H SHA-256 or SHA-512), with an Ed25519 host key
+ * (RFC 8709).
+ */
 static void peer_ecdh_reply(struct peer *p, struct buf *msg)
 {
-	const struct kex_method *m = kex_method_by_name("curve25519-sha256");
+	const struct kex_method *m = kex_method_by_name(p->kex);
+	const struct kex_hybrid_alg *hybrid = kex_hybrid_by_name(p->kex);
 	const uint8_t *qc;
 	size_t qclen, siglen = 64, hl;
-	uint8_t type, h[32], sig[64];
+	uint8_t type, h[64], sig[64];
 	void *state = NULL;
 	struct buf *qs = buf_new(0), *k = buf_new(0), *hb = buf_new(0), *reply = buf_new(0), *sigblob = buf_new(0);
 	struct packet_keys tx;
@@ -106,9 +117,14 @@ static void peer_ecdh_reply(struct peer *p, struct buf *msg)
 
 	g_assert_cmpint(buf_get_u8(msg, &type), ==, 0);
 	g_assert_cmpint(buf_get_string_direct(msg, &qc, &qclen), ==, 0);
-	g_assert_cmpint(m->client_init(m, &state, qs), ==, 0);
-	g_assert_cmpint(m->client_finish(m, state, qc, qclen, k), ==, 0);
-	m->free_state(state);
+	g_assert_nonnull(m);
+	if (hybrid != NULL) {
+		g_assert_cmpint(kex_hybrid_server_reply(hybrid, qc, qclen, qs, k), ==, 0);
+	} else {
+		g_assert_cmpint(m->client_init(m, &state, qs), ==, 0);
+		g_assert_cmpint(m->client_finish(m, state, qc, qclen, k), ==, 0);
+		m->free_state(state);
+	}
 	g_assert_cmpint(buf_put_cstring(hb, p->v_c), ==, 0);
 	g_assert_cmpint(buf_put_cstring(hb, SERVER_VERSION), ==, 0);
 	g_assert_cmpint(buf_put_stringb(hb, p->i_c), ==, 0);
@@ -117,13 +133,14 @@ static void peer_ecdh_reply(struct peer *p, struct buf *msg)
 	g_assert_cmpint(buf_put_string(hb, qc, qclen), ==, 0);
 	g_assert_cmpint(buf_put_stringb(hb, qs), ==, 0);
 	g_assert_cmpint(buf_putb(hb, k), ==, 0);
-	g_assert_cmpint(digest_oneshot("SHA256", buf_peek(hb), buf_len(hb), h, &hl), ==, 0);
+	g_assert_cmpint(digest_oneshot(m->hash, buf_peek(hb), buf_len(hb), h, &hl), ==, 0);
 	if (!p->have_sid) {
-		memcpy(p->sid, h, 32);
+		memcpy(p->sid, h, hl);
+		p->sid_len = (uint8_t)hl;
 		p->have_sid = true;
 	}
 	g_assert_cmpint(EVP_DigestSignInit(md, NULL, NULL, NULL, p->hostkey), ==, 1);
-	g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, h, 32), ==, 1);
+	g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, h, hl), ==, 1);
 	g_assert_cmpint(buf_put_cstring(sigblob, "ssh-ed25519"), ==, 0);
 	g_assert_cmpint(buf_put_string(sigblob, sig, siglen), ==, 0);
 	g_assert_cmpint(buf_put_u8(reply, SSH2_MSG_KEX_ECDH_REPLY), ==, 0);
@@ -135,8 +152,8 @@ static void peer_ecdh_reply(struct peer *p, struct buf *msg)
 	g_assert_cmpint(buf_put_u8(reply, SSH2_MSG_NEWKEYS), ==, 0);
 	peer_send(p, reply);
 	/* Server sends with s2c keys (B, D, F), receives with c2s (A, C, E). */
-	derive(k, h, p->sid, 'B', 'D', 'F', p->ciphers, p->macs, &tx);
-	derive(k, h, p->sid, 'A', 'C', 'E', p->ciphers, p->macs, &p->rx_next);
+	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'B', 'D', 'F', p->ciphers, p->macs, &tx);
+	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'A', 'C', 'E', p->ciphers, p->macs, &p->rx_next);
 	g_assert_cmpint(packet_set_keys(p->pio, PACKET_TX, &tx), ==, 0);
 	if (p->strict)
 		packet_reset_seq(p->pio, PACKET_TX);
@@ -280,7 +297,7 @@ struct transport *client_new_with(struct peer *p, transport_payload_fn fn, void 
 				   const char *macs)
 {
 	struct transport_config cfg = {
-		.kex_algs = "curve25519-sha256",
+		.kex_algs = p->kex,
 		.hostkey_algs = "ssh-ed25519",
 		.ciphers = ciphers,
 		.macs = macs,

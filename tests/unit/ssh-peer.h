@@ -1,6 +1,7 @@
 /*
  * ssh-peer.h - a scripted in-memory SSH server for unit tests, built from
- * sftpfs's own packet layer and OpenSSL: curve25519-sha256 key exchange with
+ * sftpfs's own packet layer and OpenSSL: curve25519-sha256 key exchange (or,
+ * with kex set, a post-quantum hybrid through kex_hybrid_server_reply) with
  * an Ed25519 host key, strict KEX, ext-info, the ssh-userauth service, and a
  * hook that lets each test answer upper-layer messages itself.
  */
@@ -27,10 +28,12 @@ struct peer {
 	uint8_t hostpub[32];
 	char *v_c;
 	struct buf *i_c, *i_s;
-	uint8_t sid[32];
+	uint8_t sid[64];
+	uint8_t sid_len;
 	bool have_sid;
 	bool strict;
 	bool sent_kexinit;     /* for the current round */
+	const char *kex;       /* the one kex method both sides offer (curve25519-sha256) */
 	bool send_ext_info;
 	const char *ciphers;
 	const char *macs;

@@ -2,7 +2,7 @@
  * test-mlkem768.c - ML-KEM-768 (src/mlkem768.c) against NIST ACVP vectors
  * (tests/vectors/mlkem768/: FIPS 203 keyGen, encapsulation, decapsulation
  * including a modified ciphertext that must take the implicit-rejection
- * path of Algorithm 18), plus round trips, the §7.2 modulus check and the
+ * path of Algorithm 18), the 100 NIST-DRBG KAT records (liboqs digests), plus round trips, the §7.2 modulus check and the
  * §7.3 hash check.
  */
 #include "config.h"
@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "mlkem768.h"
+#include "nistdrbg.h"
 #include "pqvec.h"
 
 static void test_keygen_kat(void)
@@ -83,6 +84,65 @@ static void test_decaps_kat(void)
 		k = pqvec_get(v, cases[i][1], &n);
 		g_assert_cmpint(mlkem768_decaps(ss, c, dk), ==, 0);
 		g_assert_cmpmem(ss, sizeof(ss), k, n);
+	}
+	g_hash_table_unref(v);
+}
+
+static void append_hex(GString *s, const char *label, const uint8_t *p, size_t n)
+{
+	g_string_append(s, label);
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%02X", p[i]);
+	g_string_append_c(s, '\n');
+}
+
+/*
+ * The NIST KAT procedure (PQCgenKAT_kem with the AES-256 CTR_DRBG): records
+ * 0..99, compared through liboqs' published digests (tests/vectors/mlkem768/
+ * nistkat.txt). Record 0 alone and all 100 are checked.
+ */
+static void test_nist_kat(void)
+{
+	GHashTable *v = pqvec_load("tests/vectors/mlkem768/nistkat.txt");
+	uint8_t entropy[48], seed[48], coins[64], m[32], ss2[32];
+	uint8_t pk[MLKEM768_PUBLICKEYBYTES], sk[MLKEM768_SECRETKEYBYTES];
+	uint8_t ct[MLKEM768_CIPHERTEXTBYTES], ss[MLKEM768_SSBYTES];
+	struct nistdrbg seeds, d;
+	g_autoptr(GString) text = g_string_new(NULL);
+	size_t n;
+
+	for (int i = 0; i < 48; i++)
+		entropy[i] = (uint8_t)i;
+	nistdrbg_init(&seeds, entropy);
+	for (int count = 0; count < 100; count++) {
+		nistdrbg_randombytes(&seeds, seed, sizeof(seed));
+		nistdrbg_init(&d, seed);
+		nistdrbg_randombytes(&d, coins, sizeof(coins));
+		g_assert_cmpint(mlkem768_keypair_derand(pk, sk, coins), ==, 0);
+		nistdrbg_randombytes(&d, m, sizeof(m));
+		g_assert_cmpint(mlkem768_encaps_derand(ct, ss, pk, m), ==, 0);
+		g_assert_cmpint(mlkem768_decaps(ss2, ct, sk), ==, 0);
+		g_assert_cmpmem(ss, sizeof(ss), ss2, sizeof(ss2));
+		if (count > 0)
+			g_string_append_c(text, '\n');
+		g_string_append_printf(text, "count = %d\n", count);
+		append_hex(text, "seed = ", seed, sizeof(seed));
+		append_hex(text, "pk = ", pk, sizeof(pk));
+		append_hex(text, "sk = ", sk, sizeof(sk));
+		append_hex(text, "ct = ", ct, sizeof(ct));
+		append_hex(text, "ss = ", ss, sizeof(ss));
+		if (count == 0) {
+			g_autoptr(GBytes) want = g_bytes_new(pqvec_get(v, "single_sha256", &n), 32);
+			g_autoptr(GBytes) got = pqvec_unhex(pqvec_sha256_hex((const uint8_t *)text->str, text->len));
+
+			g_assert_true(g_bytes_equal(want, got));
+		}
+	}
+	{
+		g_autoptr(GBytes) want = g_bytes_new(pqvec_get(v, "all_sha256", &n), 32);
+		g_autoptr(GBytes) got = pqvec_unhex(pqvec_sha256_hex((const uint8_t *)text->str, text->len));
+
+		g_assert_true(g_bytes_equal(want, got));
 	}
 	g_hash_table_unref(v);
 }
@@ -165,6 +225,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mlkem768/kat/keygen", test_keygen_kat);
 	g_test_add_func("/mlkem768/kat/encaps", test_encaps_kat);
 	g_test_add_func("/mlkem768/kat/decaps", test_decaps_kat);
+	g_test_add_func("/mlkem768/kat/nist-drbg-0-99", test_nist_kat);
 	g_test_add_func("/mlkem768/roundtrip", test_roundtrip);
 	g_test_add_func("/mlkem768/modulus-check", test_modulus_check);
 	g_test_add_func("/mlkem768/hash-check", test_hash_check);

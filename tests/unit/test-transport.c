@@ -7,7 +7,9 @@
  * non-KEX message during the initial exchange is fatal), the ssh-userauth
  * service request, ext-info server-sig-algs (RFC 8308), rekeying started by
  * either side while payloads flow (queued during KEX, none lost or
- * reordered), and SSH_MSG_UNIMPLEMENTED for unknown messages.
+ * reordered), and SSH_MSG_UNIMPLEMENTED for unknown messages. The exchange
+ * and rekeys also run with the post-quantum hybrids mlkem768x25519-sha256 and
+ * sntrup761x25519-sha512[@openssh.com].
  */
 #include "config.h"
 
@@ -44,7 +46,7 @@ static void peer_send_app(struct peer *p, uint8_t type, uint32_t v)
 	buf_free(m);
 }
 
-static void full_exchange(const char *ciphers, const char *macs)
+static void full_exchange_kex(const char *kex, const char *ciphers, const char *macs)
 {
 	struct peer p;
 	struct client c;
@@ -53,6 +55,7 @@ static void full_exchange(const char *ciphers, const char *macs)
 	uint32_t v = 0, pv = 0;
 
 	peer_init(&p, true, ciphers, macs);
+	p.kex = kex;
 	p.send_ext_info = true;
 	t = client_new(&p, &c, ciphers, macs);
 	/* Banner lines before the version line are allowed (RFC 4253 §4.2). */
@@ -63,7 +66,7 @@ static void full_exchange(const char *ciphers, const char *macs)
 	g_assert_true(transport_ready(t));
 	transport_get_info(t, &info);
 	g_assert_true(info.strict_kex);
-	g_assert_cmpstr(info.kex, ==, "curve25519-sha256");
+	g_assert_cmpstr(info.kex, ==, kex);
 	g_assert_cmpstr(info.cipher_c2s, ==, ciphers);
 	g_assert_cmpstr(info.server_sig_algs, ==, "ssh-ed25519,rsa-sha2-512");
 	g_assert_cmpstr(info.server_version, ==, SERVER_VERSION);
@@ -106,6 +109,17 @@ static void full_exchange(const char *ciphers, const char *macs)
 	g_assert_cmpuint(p.unimplemented, ==, 1);
 	transport_free(t);
 	peer_free(&p);
+}
+
+static void full_exchange(const char *ciphers, const char *macs)
+{
+	full_exchange_kex("curve25519-sha256", ciphers, macs);
+}
+
+/* The post-quantum hybrids (kex_hybrid.c) through the same exchange and rekeys. */
+static void test_exchange_hybrid(gconstpointer kex)
+{
+	full_exchange_kex(kex, "chacha20-poly1305@openssh.com", "hmac-sha2-256");
 }
 
 static void test_exchange_chacha(void)
@@ -256,6 +270,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/transport/exchange-rekey/aes256-gcm", test_exchange_gcm);
 	g_test_add_func("/transport/exchange-rekey/aes128-ctr-etm", test_exchange_ctr_etm);
 	g_test_add_func("/transport/exchange-rekey/aes192-ctr-hmac", test_exchange_ctr_mte);
+	g_test_add_data_func("/transport/exchange-rekey/mlkem768x25519-sha256", "mlkem768x25519-sha256",
+			     test_exchange_hybrid);
+	g_test_add_data_func("/transport/exchange-rekey/sntrup761x25519-sha512", "sntrup761x25519-sha512",
+			     test_exchange_hybrid);
+	g_test_add_data_func("/transport/exchange-rekey/sntrup761x25519-sha512@openssh.com",
+			     "sntrup761x25519-sha512@openssh.com", test_exchange_hybrid);
 	g_test_add_func("/transport/strict-kex/ignore-before-kexinit", test_strict_rejects_ignore);
 	g_test_add_func("/transport/strict-kex/debug-during-kex", test_strict_rejects_ignore_mid_kex);
 	g_test_add_func("/transport/non-strict/ignore-allowed", test_nonstrict_allows_ignore);
