@@ -12,8 +12,7 @@ FUZZ_COMPILE_FLAGS =
 FUZZ_LINK_FLAGS =
 FUZZ_MAIN = $(FUZZ_REPLAY_SRC)
 endif
-EXTRA_DIST += $(FUZZ_REPLAY_SRC) tests/fuzz/corpus tests/fuzz/run-replay.sh
-FUZZ_LOG = tests/fuzz/run-replay.sh
+EXTRA_DIST += $(FUZZ_REPLAY_SRC) tests/fuzz/corpus
 
 check_PROGRAMS += tests/fuzz/fuzz-buf
 tests_fuzz_fuzz_buf_SOURCES = tests/fuzz/fuzz-buf.c $(FUZZ_MAIN)
