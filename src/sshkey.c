@@ -1000,6 +1000,16 @@ out:
 	return r;
 }
 
+int sshkey_sign_cb(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t datalen,
+		   struct buf *out)
+{
+	const struct sshkey *k = ctx;
+
+	if (!sshkey_equal_public(k, pub) && !sshkey_equal_plain(k, pub))
+		return ERR_KEY_NOT_FOUND;
+	return sshkey_sign(k, alg, data, datalen, out);
+}
+
 int sshkey_fingerprint(const struct sshkey *k, char **out)
 {
 	uint8_t md[32];

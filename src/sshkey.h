@@ -55,6 +55,13 @@ int sshkey_verify(const struct sshkey *k, const uint8_t *sig, size_t siglen, con
  */
 int sshkey_sign(const struct sshkey *k, const char *alg, const uint8_t *data, size_t datalen,
 		struct buf *out) MUST_CHECK;
+/*
+ * The conn_identity.sign shape for a key loaded from a file: ctx is the
+ * private struct sshkey (possibly with an attached certificate), pub the key
+ * offered to the server; pub must be ctx's public key or certificate.
+ */
+int sshkey_sign_cb(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t datalen,
+		   struct buf *out) MUST_CHECK;
 /* "SHA256:" + unpadded base64 of SHA-256 of the plain blob, like ssh-keygen -l. Free with free(). */
 int sshkey_fingerprint(const struct sshkey *k, char **out) MUST_CHECK;
 /* 1 when the (certificate or plain) blobs are equal, else 0; constant time on the blobs. */
@@ -63,7 +70,7 @@ int sshkey_equal_public(const struct sshkey *a, const struct sshkey *b);
 int sshkey_equal_plain(const struct sshkey *a, const struct sshkey *b);
 /* Wipes private parts; NULL is allowed. */
 void sshkey_free(struct sshkey *k);
-/* A new reference-free copy of the public part (certificate kept). */
+/* A new key holding only the public part of k (a certificate stays a certificate). */
 int sshkey_demote(const struct sshkey *k, struct sshkey **out) MUST_CHECK;
 
 /*
