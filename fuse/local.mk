@@ -14,6 +14,7 @@ bin_PROGRAMS += fuse/sftpfs
 fuse_sftpfs_SOURCES = \
 	fuse/main.c fuse/sftpfs.h \
 	fuse/ops.c fuse/errmap.c fuse/idmap.c fuse/remote.c \
+	fuse/ssh.c fuse/ssh_session.h \
 	$(DAEMON_OPTIONS_SOURCES)
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
@@ -25,7 +26,8 @@ tests_tools_fsop_SOURCES = tests/tools/fsop.c
 # (tests/integration/local.mk sets INTEGRATION_TESTS with '=' after this
 # fragment is included, so the daemon's bats files have their own list.)
 DAEMON_INTEGRATION_TESTS = \
-	tests/integration/daemon-ops.bats
+	tests/integration/daemon-ops.bats \
+	tests/integration/daemon-ssh.bats
 EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)

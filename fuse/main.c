@@ -251,16 +251,12 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 		g_free(errmsg);
 		goto out;
 	}
-	if ((r = remote_new(opts, &fs.remote)) != 0) {
-		fprintf(stderr, "sftpfs: %s\n", err_str(r));
-		goto out;
-	}
+	if (remote_new(opts, &fs.remote) != 0)
+		goto out; /* remote_new said why */
 	if (!opts->foreground && background_start(&notify_fd) != 0)
 		goto out;
-	if (!opts->delay_connect && (r = sftpfs_connect(&fs)) != 0) {
-		fprintf(stderr, "sftpfs: cannot connect to %s: %s\n", opts->host, err_str(r));
-		goto out;
-	}
+	if (!opts->delay_connect && sftpfs_connect(&fs) != 0)
+		goto out; /* the transport said why */
 	if (resolve_base(&fs) != 0)
 		goto out;
 

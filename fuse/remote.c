@@ -4,6 +4,7 @@
  * connection straight to an SFTP server) and `-o passive` (SFTP on the
  * stdin/stdout this process was started with). Whatever the transport,
  * remote_open_client returns an initialised client (INIT/VERSION done).
+ * The SSH transport itself is ssh.c.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "sftp_pipe.h"
 #include "sftpfs.h"
+#include "ssh_session.h"
 
 enum remote_kind {
 	REMOTE_SSH,
@@ -32,6 +34,7 @@ struct remote {
 	const struct sftpfs_opts *opts; /* borrowed, outlives the remote */
 	int passive_rfd, passive_wfd;   /* REMOTE_PASSIVE: private dups of stdin/stdout */
 	bool passive_used;              /* a passive stream serves one client only */
+	struct ssh_session *ssh;        /* REMOTE_SSH */
 };
 
 int remote_new(const struct sftpfs_opts *o, struct remote **out)
@@ -47,13 +50,20 @@ int remote_new(const struct sftpfs_opts *o, struct remote **out)
 		r->passive_rfd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
 		r->passive_wfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		if (r->passive_rfd < 0 || r->passive_wfd < 0) {
+			fprintf(stderr, "sftpfs: passive: stdin/stdout: %s\n", strerror(errno));
 			remote_free(r);
 			return ERR_SYSTEM;
 		}
 	} else if (o->directport != NULL) {
 		r->kind = REMOTE_DIRECTPORT;
 	} else {
+		int ret;
+
 		r->kind = REMOTE_SSH;
+		if ((ret = ssh_session_new(o, &r->ssh)) != 0) {
+			remote_free(r);
+			return ret;
+		}
 	}
 	*out = r;
 	return 0;
@@ -63,6 +73,7 @@ void remote_free(struct remote *r)
 {
 	if (r == NULL)
 		return;
+	ssh_session_free(r->ssh);
 	if (!r->passive_used) {
 		if (r->passive_rfd >= 0)
 			close(r->passive_rfd);
@@ -80,26 +91,30 @@ static int tcp_connect(const char *host, const char *port, int *fdp)
 	int fd = -1;
 	int gai;
 	int one = 1;
+	int last_errno = ENETUNREACH;
 
 	*fdp = -1;
 	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
-		log_error(LOG_CAT_IO, "%s: %s", host, gai_strerror(gai));
+		fprintf(stderr, "sftpfs: %s: %s\n", host, gai_strerror(gai));
 		return ERR_RESOLVE;
 	}
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
+		if (fd < 0) {
+			last_errno = errno;
 			continue;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
-		log_verbose(LOG_CAT_IO, "connect to %s port %s: %s", host, port, strerror(errno));
+		last_errno = errno;
+		log_verbose(LOG_CAT_IO, "connect to %s port %s: %s", host, port, strerror(last_errno));
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		log_error(LOG_CAT_IO, "cannot connect to %s port %s", host, port);
+		fprintf(stderr, "sftpfs: cannot connect to %s port %s: %s\n", host, port, strerror(last_errno));
 		return ERR_CONNECT;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -136,7 +151,7 @@ int remote_open_client(struct remote *r, struct sftp_client **out)
 		return open_ssh(r, out);
 	}
 	if ((ret = sftp_client_init(c)) != 0) {
-		log_error(LOG_CAT_SFTP, "SFTP session with %s failed: %s", r->opts->host, err_str(ret));
+		fprintf(stderr, "sftpfs: SFTP session with %s failed: %s\n", r->opts->host, err_str(ret));
 		sftp_client_free(c);
 		return ret;
 	}
@@ -146,10 +161,5 @@ int remote_open_client(struct remote *r, struct sftp_client **out)
 
 static int open_ssh(struct remote *r, struct sftp_client **out)
 {
-	*out = NULL;
-	log_error(LOG_CAT_GENERAL,
-		  "the built-in SSH client is not available in this build yet; "
-		  "use -o directport=PORT or -o passive");
-	(void)r;
-	return ERR_NOT_SUPPORTED;
+	return ssh_session_open_client(r->ssh, out);
 }
