@@ -27,7 +27,8 @@ tests_tools_fsop_SOURCES = tests/tools/fsop.c
 # fragment is included, so the daemon's bats files have their own list.)
 DAEMON_INTEGRATION_TESTS = \
 	tests/integration/daemon-ops.bats \
-	tests/integration/daemon-ssh.bats
+	tests/integration/daemon-ssh.bats \
+	tests/integration/daemon-cli.bats
 EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)

@@ -297,7 +297,8 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 	fuse_remove_signal_handlers(se);
 	fuse_unmount(f);
 	log_verbose(LOG_CAT_GENERAL, "unmounted %s", opts->mountpoint);
-	ret = r == 0 ? 0 : 1;
+	/* libfuse returns the number of the signal that ended the loop. */
+	ret = r >= 0 ? 0 : 1;
 out:
 	background_finish(notify_fd, 1);
 	if (f != NULL)
