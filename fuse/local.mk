@@ -33,3 +33,8 @@ EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)
 endif
+
+# Manual page (installed by make install) and its check against --help.
+dist_man_MANS += man/sftpfs.1
+TESTS += tests/unit/daemon-docs.sh
+EXTRA_DIST += tests/unit/daemon-docs.sh scripts/demo-mount
