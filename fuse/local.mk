@@ -28,7 +28,8 @@ tests_tools_fsop_SOURCES = tests/tools/fsop.c
 DAEMON_INTEGRATION_TESTS = \
 	tests/integration/daemon-ops.bats \
 	tests/integration/daemon-ssh.bats \
-	tests/integration/daemon-cli.bats
+	tests/integration/daemon-cli.bats \
+	tests/integration/daemon-tools.bats
 EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)

@@ -444,11 +444,18 @@ static int op_link(const char *from, const char *to)
 	return neg(refine_exists(c, rto, r));
 }
 
-/* SETSTAT or, with an open handle, FSETSTAT. */
+/*
+ * FSETSTAT with an open handle; otherwise lsetstat@openssh.com, because the
+ * kernel hands us the very inode to change: a symlink's own times and owner
+ * (lutimes, lchown from cp -a, tar, rsync) must not reach its target, which
+ * plain SETSTAT would follow. Without the extension, a symlink's attributes
+ * cannot be set (EOPNOTSUPP) and other files use SETSTAT.
+ */
 static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
+	struct sftp_attrs cur = { 0 };
 	g_autofree char *remote = NULL;
 	int r;
 
@@ -456,11 +463,17 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 		return neg(r);
 	if (fi != NULL && fi->fh != 0) {
 		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		r = sftp_fsetstat(f->client, &f->handle, a);
-	} else {
-		remote = rpath(fs, path);
-		r = sftp_setstat(c, remote, a);
+		return neg(sftp_fsetstat(f->client, &f->handle, a));
 	}
+	remote = rpath(fs, path);
+	if (sftp_client_has(c, SFTP_EXT_LSETSTAT))
+		return neg(sftp_lsetstat(c, remote, a));
+	if ((r = sftp_lstat(c, remote, &cur)) == 0 && (cur.flags & SFTP_ATTR_PERMISSIONS) &&
+	    S_ISLNK(cur.permissions))
+		r = ERR_NOT_SUPPORTED;
+	sftp_attrs_clear(&cur);
+	if (r == 0)
+		r = sftp_setstat(c, remote, a);
 	return neg(r);
 }
 
@@ -486,7 +499,7 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 		return sftp_fstat(f->client, &f->handle, a);
 	}
 	remote = rpath(fs, path);
-	return sftp_stat(c, remote, a);
+	return sftp_lstat(c, remote, a);
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)

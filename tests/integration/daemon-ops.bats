@@ -270,3 +270,15 @@ teardown_file() {
 	[ "$(fsop getxattr "$M/xa")" = EOPNOTSUPP ]
 	[ "$(fsop removexattr "$M/xa")" = EOPNOTSUPP ]
 }
+
+@test "lutimes and lchown on a symlink change the link, not its target" {
+	printf t >"$R/lt-target"
+	touch -d @1400000000 "$R/lt-target"
+	ln -s lt-target "$R/lt-link"
+	touch -h -d @1300000000 "$M/lt-link"
+	[ "$(stat -c %Y "$R/lt-target")" = 1400000000 ]
+	[ "$(stat -c %Y "$R/lt-link")" = 1300000000 ]
+	chown -h 1111:2222 "$M/lt-link"
+	[ "$(stat -c '%u %g' "$R/lt-link")" = "1111 2222" ]
+	[ "$(stat -c '%u %g' "$R/lt-target")" = "$(id -u) $(id -g)" ]
+}
