@@ -282,3 +282,10 @@ teardown_file() {
 	[ "$(stat -c '%u %g' "$R/lt-link")" = "1111 2222" ]
 	[ "$(stat -c '%u %g' "$R/lt-target")" = "$(id -u) $(id -g)" ]
 }
+
+@test "readdir of a directory larger than one READDIR reply" {
+	mkdir "$R/big"
+	(cd "$R/big" && seq -f 'file-with-a-longish-name-%05g' 1 1500 | xargs touch)
+	[ "$(ls "$M/big" | wc -l)" = 1500 ]
+	diff <(ls "$R/big") <(ls "$M/big")
+}
