@@ -33,7 +33,11 @@
 #define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
 #define OPENSSH_END "-----END OPENSSH PRIVATE KEY-----"
 
-/* Ciphers an openssh-key-v1 file may use for its private section. */
+/*
+ * Ciphers an openssh-key-v1 file may use for its private section: every one
+ * `ssh-keygen -Z` accepts except chacha20-poly1305@openssh.com (never a
+ * default, and its key-file use is OpenSSH-internal), which is refused.
+ */
 struct key_cipher {
 	const char *name;
 	const EVP_CIPHER *(*evp)(void); /* NULL: "none" */
@@ -50,7 +54,10 @@ static const struct key_cipher key_ciphers[] = {
 	 .block_len = 16, .tag_len = 16},
 	{.name = "aes128-ctr", .evp = EVP_aes_128_ctr, .key_len = 16, .iv_len = 16, .block_len = 16},
 	{.name = "aes192-ctr", .evp = EVP_aes_192_ctr, .key_len = 24, .iv_len = 16, .block_len = 16},
+	{.name = "aes128-cbc", .evp = EVP_aes_128_cbc, .key_len = 16, .iv_len = 16, .block_len = 16},
+	{.name = "aes192-cbc", .evp = EVP_aes_192_cbc, .key_len = 24, .iv_len = 16, .block_len = 16},
 	{.name = "aes256-cbc", .evp = EVP_aes_256_cbc, .key_len = 32, .iv_len = 16, .block_len = 16},
+	{.name = "3des-cbc", .evp = EVP_des_ede3_cbc, .key_len = 24, .iv_len = 8, .block_len = 8},
 	{.name = "aes128-gcm@openssh.com", .evp = EVP_aes_128_gcm, .key_len = 16, .iv_len = 12,
 	 .block_len = 16, .tag_len = 16},
 };
@@ -226,6 +233,9 @@ static int decrypt_section(const struct key_cipher *c, const uint8_t *kdfopts, s
 	int r, outl = 0, finl = 0;
 
 	*out = NULL;
+	/* At least the two check words; also keeps buf_put away from zero-length appends. */
+	if (enclen < 8)
+		return ERR_INVALID_FORMAT;
 	if ((plain = buf_new(KEY_FILE_MAX)) == NULL)
 		return ERR_ALLOC_FAIL;
 	if (c->evp == NULL) {
@@ -419,6 +429,17 @@ static const char *find_mem(const char *hay, size_t haylen, const char *needle)
 	return NULL;
 }
 
+/* Never let libcrypto ask the terminal for a passphrase: we were given one or none. */
+static int no_passphrase_cb(char *buf, size_t size, size_t *len, const OSSL_PARAM params[], void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)params;
+	(void)arg;
+	*len = 0;
+	return 0;
+}
+
 /* PEM, PKCS#1, PKCS#8 and SEC1 files through libcrypto's decoders. */
 static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out)
 {
@@ -440,8 +461,9 @@ static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, st
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, NULL, NULL);
 	if (dctx == NULL)
 		return ERR_LIBCRYPTO;
-	if (passphrase != NULL &&
-	    OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase, strlen(passphrase)) != 1) {
+	if (passphrase != NULL ? OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase,
+								 strlen(passphrase)) != 1
+			       : OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase_cb, NULL) != 1) {
 		r = ERR_LIBCRYPTO;
 		goto out;
 	}
@@ -601,5 +623,21 @@ int keyfile_load_public(const char *path, struct sshkey **out)
 		p = nl != NULL ? nl + 1 : end;
 	}
 	buf_free(b);
+	return r;
+}
+
+int keyfile_attach_cert_file(const struct sshkey *priv, const char *certpath, struct sshkey **out)
+{
+	struct sshkey *cert = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = keyfile_load_public(certpath, &cert)) != 0)
+		return r;
+	if (!sshkey_is_cert(cert))
+		r = ERR_INVALID_FORMAT;
+	else
+		r = sshkey_attach_cert(priv, cert, out);
+	sshkey_free(cert);
 	return r;
 }

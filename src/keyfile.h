@@ -26,6 +26,15 @@ int keyfile_load_private(const char *path, const char *passphrase, struct sshkey
 int keyfile_load_public(const char *path, struct sshkey **out) MUST_CHECK;
 
 /*
+ * A user certificate for priv: loads certpath (ssh looks for "<key>-cert.pub"
+ * next to the key, or uses CertificateFile) and returns a key that signs with
+ * priv and presents the certificate. ERR_NO_SUCH_FILE when there is no such
+ * file; ERR_KEY_NOT_FOUND when the certificate is for another key;
+ * ERR_INVALID_FORMAT when the file holds a plain key.
+ */
+int keyfile_attach_cert_file(const struct sshkey *priv, const char *certpath, struct sshkey **out) MUST_CHECK;
+
+/*
  * The same from memory. keyfile_parse_private: the whole file's bytes;
  * comment (may be NULL) receives the key's comment (free()) for
  * openssh-key-v1 files, "" for PEM ones.

@@ -752,7 +752,22 @@ const char *sshkey_plain_type_name(const struct sshkey *k)
 
 unsigned sshkey_bits(const struct sshkey *k)
 {
+	/* libcrypto says 253 for Ed25519; ssh-keygen -l says 256. */
+	if (k->type->kind == KIND_ED25519)
+		return 256;
 	return (unsigned)EVP_PKEY_get_bits(k->pkey);
+}
+
+bool sshkey_matches_pubkey_alg(const struct sshkey *k, const char *alg)
+{
+	size_t n, sl = strlen(CERT_SUFFIX);
+	bool cert_alg;
+
+	if (alg == NULL || !sshkey_alg_compatible(k, alg))
+		return false;
+	n = strlen(alg);
+	cert_alg = n > sl && strcmp(alg + n - sl, CERT_SUFFIX) == 0;
+	return cert_alg == k->type->cert;
 }
 
 bool sshkey_has_private(const struct sshkey *k)

@@ -79,8 +79,14 @@ int sshkey_demote(const struct sshkey *k, struct sshkey **out) MUST_CHECK;
  * "rsa-sha2-512", "ssh-ed25519" → "ssh-ed25519". NULL when unknown.
  */
 const char *sshkey_sig_alg_for(const char *pubkey_alg);
-/* Whether signature algorithm alg can be made/verified with key k. */
+/* Whether signature algorithm alg (or a public key algorithm naming one) can be used with key k. */
 bool sshkey_alg_compatible(const struct sshkey *k, const char *alg);
+/*
+ * Whether k is a key of negotiated public key algorithm alg (RFC 4253 §7.1
+ * server_host_key_algorithms, RFC 4252 §7): "rsa-sha2-512" fits a plain RSA
+ * key, "rsa-sha2-512-cert-v01@openssh.com" an RSA certificate only.
+ */
+bool sshkey_matches_pubkey_alg(const struct sshkey *k, const char *alg);
 /* The algorithm name inside a signature blob (borrowed from sig), without verifying. */
 int sshkey_sig_alg_name(const uint8_t *sig, size_t siglen, char **out) MUST_CHECK;
 
