@@ -274,6 +274,10 @@ int agent_parse_identities(const uint8_t *msg, size_t len, struct agent_identiti
 		r = sshkey_from_blob(blob, bloblen, &k);
 		if (r == ERR_KEY_TYPE_UNKNOWN) {
 			/* Security keys, DSA…: not for us, as OpenSSH skips what it cannot use. */
+			for (char *c = comment; *c != '\0'; c++) {
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?'; /* no terminal control sequences into the log */
+			}
 			log_debug(LOG_CAT_AUTH, "agent key \"%s\": unsupported type, skipped", comment);
 			free(comment);
 			continue;

@@ -318,8 +318,8 @@ out:
 }
 
 /* The binary openssh-key-v1 structure (after base64). */
-static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passphrase, struct sshkey **out,
-			    char **comment)
+static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passphrase, bool public_only,
+			    struct sshkey **out, char **comment)
 {
 	struct buf *b = NULL, *priv = NULL;
 	const struct key_cipher *c;
@@ -368,6 +368,13 @@ static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passp
 	}
 	if ((r = buf_expect_end(b)) != 0)
 		goto out;
+	if (public_only) {
+		/* The header's public key is in the clear even when the rest is encrypted. */
+		*out = pubkey;
+		pubkey = NULL;
+		r = 0;
+		goto out;
+	}
 	if ((r = decrypt_section(c, kdfopts, kdfoptslen, kdfname, kdfnamelen, passphrase, enc, enclen, tag, &priv)) != 0)
 		goto out;
 	if ((r = buf_get_u32(priv, &check1)) != 0 || (r = buf_get_u32(priv, &check2)) != 0)
@@ -479,8 +486,8 @@ out:
 	return r;
 }
 
-int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out,
-			  char **comment)
+static int parse_private(const uint8_t *data, size_t len, const char *passphrase, bool public_only,
+			 struct sshkey **out, char **comment)
 {
 	const char *text = (const char *)data, *begin, *end;
 	uint8_t *bin = NULL;
@@ -493,8 +500,13 @@ int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphras
 	if (len > KEY_FILE_MAX)
 		return ERR_LIMIT_EXCEEDED;
 	if ((begin = find_mem(text, len, OPENSSH_BEGIN)) == NULL) {
-		if ((r = parse_pem(data, len, passphrase, out)) == 0 && comment != NULL &&
-		    (*comment = strdup("")) == NULL) {
+		if ((r = parse_pem(data, len, passphrase, out)) == 0 && public_only) {
+			struct sshkey *full = *out;
+
+			r = sshkey_demote(full, out);
+			sshkey_free(full);
+		}
+		if (r == 0 && comment != NULL && (*comment = strdup("")) == NULL) {
 			sshkey_free(*out);
 			*out = NULL;
 			return ERR_ALLOC_FAIL;
@@ -515,9 +527,38 @@ int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphras
 	}
 	if ((r = keyfile_base64_decode(begin, (size_t)(end - begin), true, &bin, &binlen)) != 0)
 		return r;
-	r = parse_openssh_v1(bin, binlen, passphrase, out, comment);
+	r = parse_openssh_v1(bin, binlen, passphrase, public_only, out, comment);
 	wipe(bin, binlen);
 	free(bin);
+	return r;
+}
+
+int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out,
+			  char **comment)
+{
+	return parse_private(data, len, passphrase, false, out, comment);
+}
+
+int keyfile_load_public_for(const char *path, struct sshkey **out)
+{
+	struct buf *b = NULL;
+	char *pubpath;
+	int r;
+
+	*out = NULL;
+	if ((r = read_file(path, true, &b)) == 0) {
+		r = parse_private(buf_peek(b), buf_len(b), NULL, true, out, NULL);
+		buf_free(b);
+		if (r == 0)
+			return 0;
+	}
+	/* Like ssh: fall back to "<path>.pub" (an encrypted PEM key, say). */
+	if ((pubpath = malloc(strlen(path) + 5)) == NULL)
+		return ERR_ALLOC_FAIL;
+	memcpy(pubpath, path, strlen(path));
+	memcpy(pubpath + strlen(path), ".pub", 5);
+	r = keyfile_load_public(pubpath, out);
+	free(pubpath);
 	return r;
 }
 

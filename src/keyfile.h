@@ -22,6 +22,13 @@
  * readable by group or others is refused (ERR_PERMISSION_DENIED).
  */
 int keyfile_load_private(const char *path, const char *passphrase, struct sshkey **out) MUST_CHECK;
+/*
+ * The public key of a private key file, without its passphrase (to offer it
+ * before asking for one, as ssh does): the clear public key in an
+ * openssh-key-v1 header, an unencrypted PEM key's public part, else the
+ * "<path>.pub" file.
+ */
+int keyfile_load_public_for(const char *path, struct sshkey **out) MUST_CHECK;
 /* Loads a "type base64 [comment]" public key or certificate file (first key line). */
 int keyfile_load_public(const char *path, struct sshkey **out) MUST_CHECK;
 

@@ -9,6 +9,9 @@
  * Blobs and signatures from peers are untrusted: every decoder here bounds
  * lengths, rejects trailing bytes and returns a negative err.h code.
  * Primitives come from OpenSSL libcrypto (EVP_PKEY).
+ *
+ * A struct sshkey never changes after it is made, so one key may be used for
+ * signing and verifying from several threads at once.
  */
 #ifndef SFTPFS_SSHKEY_H
 #define SFTPFS_SSHKEY_H
@@ -118,9 +121,11 @@ const struct sshkey *sshkey_cert_signature_key(const struct sshkey *k);
 /*
  * Checks that certificate k may be used as a host (want_host) or user
  * certificate for name at time now (seconds since the epoch): type, validity
- * interval, principals (an empty list matches any name, as in OpenSSH), and
- * for host certificates no critical options. The CA signature itself was
- * verified when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
+ * interval, a non-empty principal list (current OpenSSH refuses empty ones)
+ * containing name — for host certificates principals may be '*'/'?'
+ * patterns, as in OpenSSH — and for host certificates no critical options.
+ * name NULL skips the principal match. The CA signature itself was verified
+ * when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
  */
 int sshkey_cert_check(const struct sshkey *k, bool want_host, const char *name, uint64_t now) MUST_CHECK;
 /*

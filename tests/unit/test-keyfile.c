@@ -315,6 +315,25 @@ static void test_openssh_encrypted(gconstpointer data)
 
 		g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
 		g_assert_null(k);
+		/* The public key is readable without the passphrase, from the header. */
+		{
+			char *pubpath = g_strconcat(path, ".pub", NULL);
+			struct sshkey *hp = NULL, *pp = NULL;
+
+			g_assert_cmpint(keyfile_load_public(pubpath, &pp), ==, 0);
+			g_unlink(pubpath);
+			g_assert_cmpint(keyfile_load_public_for(path, &hp), ==, 0);
+			g_assert_false(sshkey_has_private(hp));
+			g_assert_cmpint(sshkey_equal_public(hp, pp), ==, 1);
+			sshkey_free(hp);
+			sshkey_free(pp);
+			g_free(pubpath);
+			g_free(text);
+			/* Regenerate the .pub that check_pair compares against. */
+			g_free(path);
+			path = keygen(tc->name, tc->type, tc->bits, "correct horse", cipher, NULL);
+			text = read_text(path);
+		}
 		g_assert_cmpint(keyfile_load_private(path, "wrong horse", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 		g_assert_null(k);
 		g_assert_cmpint(keyfile_load_private(path, "", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
@@ -390,6 +409,11 @@ static void test_pem_formats(void)
 
 			path = keygen("pemenc", cases[i].type, cases[i].bits, "pem pass", NULL, cases[i].format);
 			g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
+			/* Encrypted PEM has no clear public key: keyfile_load_public_for falls back to .pub. */
+			g_assert_cmpint(keyfile_load_public_for(path, &k), ==, 0);
+			g_assert_false(sshkey_has_private(k));
+			sshkey_free(k);
+			k = NULL;
 			g_assert_cmpint(keyfile_load_private(path, "not it", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 			g_assert_null(k);
 			check_pair(path, "pem pass", cases[i].sshname);
@@ -707,7 +731,7 @@ static void test_certificates(void)
 		g_assert_cmpint(keyfile_load_public(hostcert, &bad), ==, ERR_SIGNATURE_INVALID);
 		g_assert_null(bad);
 	}
-	/* A host certificate without principals is valid for any name. */
+	/* No principals: refused, as current OpenSSH does (CVE-2026-35414 closed the fail-open). */
 	{
 		const char *a4[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "any", hostpub, NULL};
 		struct sshkey *anyc = NULL;
@@ -715,8 +739,31 @@ static void test_certificates(void)
 		g_free(run(a4, NULL));
 		g_assert_cmpint(keyfile_load_public(hostcert, &anyc), ==, 0);
 		g_assert_cmpuint(sshkey_cert_nprincipals(anyc), ==, 0);
-		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, NULL, now), ==, ERR_AUTH_FAILED);
 		sshkey_free(anyc);
+	}
+	/* Host certificate principals may be patterns; user certificate principals may not. */
+	{
+		const char *a5[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "wild", "-n", "*.example.org,db?.example.net",
+				    hostpub, NULL};
+		const char *a6[] = {"ssh-keygen", "-q", "-s", ca, "-I", "wild", "-n", "a*", userpub, NULL};
+		struct sshkey *wc = NULL;
+
+		g_free(run(a5, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "a.b.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "example.org", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db1.example.net", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db12.example.net", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org.evil", now), ==, ERR_AUTH_FAILED);
+		sshkey_free(wc);
+		g_free(run(a6, NULL));
+		g_assert_cmpint(keyfile_load_public(usercert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "alice", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "a*", now), ==, 0);
+		sshkey_free(wc);
 	}
 	/* A certificate for another key does not attach. */
 	{
