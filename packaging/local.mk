@@ -59,7 +59,7 @@ PACKAGING_FILES = \
 	packaging/debian/control packaging/debian/rules packaging/debian/changelog \
 	packaging/debian/copyright packaging/debian/source/format \
 	packaging/debian/sftpfs.links packaging/debian/sftpfs.docs \
-	packaging/debian/sftpfs.examples \
+	packaging/debian/sftpfs.examples packaging/debian/sftpfs.lintian-overrides \
 	packaging/rpm/sftpfs.spec \
 	packaging/autofs/auto.sftpfs packaging/autofs/auto.master.d-sftpfs.autofs \
 	packaging/autofs/README \
