@@ -27,6 +27,7 @@ n=0 passed=0 failed=0 skipped=0
 deb_installed=no
 mounts=()
 AUTOMOUNT_PID=
+SFTP_SERVER_PID=
 
 ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
 not_ok() { # description, reason
@@ -43,6 +44,7 @@ check() { # description, command... (output shown on failure)
 
 cleanup() {
 	local m
+	[ -n "$SFTP_SERVER_PID" ] && kill "$SFTP_SERVER_PID" 2>/dev/null
 	[ -n "$AUTOMOUNT_PID" ] && kill "$AUTOMOUNT_PID" 2>/dev/null && wait "$AUTOMOUNT_PID" 2>/dev/null
 	for m in "${mounts[@]}"; do
 		mountpoint -q "$m" && { umount "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null; }
@@ -106,7 +108,7 @@ mkdir -p "$work/units"
 cp "$top_srcdir"/packaging/systemd/mnt-example.mount "$top_srcdir"/packaging/systemd/mnt-example.automount "$work/units/"
 check "systemd-analyze verify: packaging/systemd units" verify "$work/units" mnt-example.mount mnt-example.automount
 mkdir -p "$work/gen"
-if SYSTEMD_FSTAB="$top_srcdir/packaging/systemd/fstab.example" \
+if SYSTEMD_FSTAB="$(readlink -f "$top_srcdir/packaging/systemd/fstab.example")" \
 	/lib/systemd/system-generators/systemd-fstab-generator "$work/gen" "$work/gen" "$work/gen" >"$work/gen.out" 2>&1 &&
 	[ -f "$work/gen/mnt-example.automount" ] && [ -f "$work/gen/mnt-data.mount" ] &&
 	grep -q 'TimeoutIdleSec=10min' "$work/gen/mnt-example.automount" && grep -q '^Type=sftpfs' "$work/gen/mnt-example.mount"; then
@@ -128,20 +130,21 @@ fi
 ssh_opts() {
 	echo "port=$SSHD_PORT,IdentityFile=$SSHD_USER_KEY,UserKnownHostsFile=$SSHD_KNOWN_HOSTS,GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes"
 }
-fstab_mount() { # type
-	local type=$1 mnt=$work/mnt-$1 f=$work/fstab-$1 payload=$work/payload pid exe
+fstab_mount() { # type, remote "user@host:", options
+	local type=$1 rhost=$2 opts=$3 mnt=$work/mnt-$1 f=$work/fstab-$1 payload=$work/payload exe= p
 	mkdir -p "$mnt" "$SSHD_REMOTE/$type"
 	mounts+=("$mnt")
-	printf '%s@127.0.0.1:%s %s %s _netdev,nofail,%s 0 0\n' "$SSHD_USER" "$SSHD_REMOTE/$type" "$mnt" "$type" "$(ssh_opts)" >"$f"
+	rm -f "$SSHD_REMOTE/$type/payload"
+	printf '%s%s %s %s _netdev,nofail,%s 0 0\n' "$rhost" "$SSHD_REMOTE/$type" "$mnt" "$type" "$opts" >"$f"
+	cat "$f"
 	head -c 300000 /dev/urandom >"$payload"
 	mount -T "$f" "$mnt" || { echo "mount -T $f $mnt failed"; return 1; }
 	mountpoint -q "$mnt" || { echo "not a mount point"; return 1; }
 	findmnt -n -o FSTYPE "$mnt" | grep -qx 'fuse.sftpfs' || { echo "fstype: $(findmnt -n -o FSTYPE "$mnt")"; return 1; }
-	pid=$(fuser -m "$mnt" 2>/dev/null | tr -s ' ' '\n' | sed '/^$/d' | head -n1)
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/exe" 2>/dev/null)" = /usr/bin/sftpfs ] && tr '\0' ' ' <"$p/cmdline" | grep -qF "$mnt" && exe=yes
 	done
-	[ "${exe:-}" = yes ] || { echo "no /usr/bin/sftpfs process serves $mnt"; return 1; }
+	[ "$exe" = yes ] || { echo "no /usr/bin/sftpfs process serves $mnt"; return 1; }
 	cp "$payload" "$mnt/payload" || return 1
 	cmp "$payload" "$SSHD_REMOTE/$type/payload" || return 1
 	umount "$mnt" || return 1
@@ -160,12 +163,25 @@ if [ $sshd_ready = yes ]; then
 	fi
 fi
 if [ $sshd_ready = yes ] && [ -n "$ssh_unsupported" ]; then
+	# Until then, the same path (mount(8), the installed helper, the
+	# installed daemon, FUSE) is checked with the daemon's -o directport,
+	# which speaks SFTP to sftp-server over plain TCP, without SSH.
+	"$top_builddir/tests/tools/tcp-probe" exec "$work/sftp.port" "$SFTP_SERVER_BIN" >/dev/null 2>&1 &
+	SFTP_SERVER_PID=$!
+	for i in $(seq 1 100); do [ -s "$work/sftp.port" ] && break; sleep 0.02; done
 	for type in fuse.sftpfs sftpfs; do
-		skip "fstab type $type: mount -T fstab through the installed helper" "the daemon cannot mount over SSH yet: $ssh_unsupported"
+		skip "fstab type $type over SSH: mount -T fstab through the installed helper" "the daemon cannot mount over SSH yet: $ssh_unsupported"
+		check "fstab type $type over -o directport (no SSH): mount -T fstab runs the installed helper; a file written arrives byte for byte" \
+			fstab_mount "$type" "127.0.0.1:" "directport=$(cat "$work/sftp.port")"
 	done
+	kill "$SFTP_SERVER_PID" 2>/dev/null
+	wait "$SFTP_SERVER_PID" 2>/dev/null
+	SFTP_SERVER_PID=
 elif [ $sshd_ready = yes ]; then
-	check "fstab type fuse.sftpfs: mount -T fstab runs the installed mount.fuse.sftpfs; a file written arrives byte for byte" fstab_mount fuse.sftpfs
-	check "fstab type sftpfs: mount -T fstab runs the installed mount.sftpfs; a file written arrives byte for byte" fstab_mount sftpfs
+	check "fstab type fuse.sftpfs: mount -T fstab runs the installed mount.fuse.sftpfs; a file written arrives byte for byte" \
+		fstab_mount fuse.sftpfs "$SSHD_USER@127.0.0.1:" "$(ssh_opts)"
+	check "fstab type sftpfs: mount -T fstab runs the installed mount.sftpfs; a file written arrives byte for byte" \
+		fstab_mount sftpfs "$SSHD_USER@127.0.0.1:" "$(ssh_opts)"
 elif [ $deb_installed = no ]; then
 	not_ok "mount -T fstab through the installed helpers" "no installed package"
 fi
@@ -244,8 +260,9 @@ rpm_build() {
 	r=$(find "$t/RPMS" -name "sftpfs-$PACKAGE_VERSION-*.rpm" | head -n1)
 	[ -n "$r" ] || { echo "no rpm produced"; return 1; }
 	rpm -qlp "$r" | tee "$work/rpm.list"
-	for f in /usr/bin/sftpfs /usr/sbin/mount.sftpfs /usr/sbin/mount.fuse.sftpfs /usr/share/man/man1/sftpfs.1.gz; do
-		grep -qx "$f" "$work/rpm.list" || { echo "rpm lacks $f"; return 1; }
+	# (Fedora compresses manual pages; Debian's rpm leaves them as they are.)
+	for f in /usr/bin/sftpfs /usr/sbin/mount.sftpfs /usr/sbin/mount.fuse.sftpfs '/usr/share/man/man1/sftpfs.1(.gz)?'; do
+		grep -qxE "$f" "$work/rpm.list" || { echo "rpm lacks $f"; return 1; }
 	done
 }
 if [ $daemon = no ]; then
