@@ -58,13 +58,19 @@
 	ERR_ROW(ERR_CONNECT,                -42, "could not connect")                   \
 	ERR_ROW(ERR_KEX_STRICT,             -43, "strict key exchange violation")       \
 	ERR_ROW(ERR_DECOMPRESS,             -44, "decompression failed")                \
-	ERR_ROW(ERR_HOSTKEY_MISMATCH_TYPE,  -45, "host key does not match negotiated type")
+	ERR_ROW(ERR_HOSTKEY_MISMATCH_TYPE,  -45, "host key does not match negotiated type") \
+	ERR_ROW(ERR_FILE_EXISTS,            -46, "file exists")                         \
+	ERR_ROW(ERR_NOT_EMPTY,              -47, "directory not empty")                 \
+	ERR_ROW(ERR_NOT_DIRECTORY,          -48, "not a directory")                     \
+	ERR_ROW(ERR_IS_DIRECTORY,           -49, "is a directory")                      \
+	ERR_ROW(ERR_NO_SPACE,               -50, "no space left or quota exceeded")     \
+	ERR_ROW(ERR_READ_ONLY,              -51, "write protected")
 
 enum err_code {
 #define ERR_ENUM_ROW(name, value, msg) name = value,
 	ERR_TABLE(ERR_ENUM_ROW)
 #undef ERR_ENUM_ROW
-	ERR_MIN_CODE = -46
+	ERR_MIN_CODE = -52
 };
 
 /* Returns a static string naming code; never NULL. */

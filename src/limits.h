@@ -52,6 +52,21 @@
 #define SFTP_EXTENSIONS_MAX 64
 #define SFTP_READ_MAX (255u * 1024)
 #define SFTP_REQUESTS_IN_FLIGHT_MAX 256
+/* Status messages and language tags we keep (longer ones are refused). */
+#define SFTP_MESSAGE_MAX 4096
+/* READDIR "longname" (display only). */
+#define SFTP_LONGNAME_MAX 8192
+/* Extension names and values in SSH_FXP_VERSION. */
+#define SFTP_EXTENSION_NAME_MAX 256
+#define SFTP_EXTENSION_DATA_MAX 4096
+/* READ/WRITE size without limits@openssh.com (filexfer-02 §3: servers must
+ * accept 34000-byte packets). */
+#define SFTP_IO_LEN_DEFAULT 32768
+/* Default window: requests and data bytes in flight per client. */
+#define SFTP_WINDOW_REQUESTS_DEFAULT 128
+#define SFTP_WINDOW_BYTES_DEFAULT (8u * 1024 * 1024)
+/* ids per users-groups-by-id@openssh.com request. */
+#define SFTP_IDS_PER_REQUEST_MAX 1024
 
 /* Local files we parse. */
 #define CONFIG_LINE_MAX 4096

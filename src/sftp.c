@@ -1,0 +1,1525 @@
+/*
+ * sftp.c - the SFTP v3 client core (draft-ietf-secsh-filexfer-02): the
+ * request table keyed by id, the window, INIT/VERSION, input framing and
+ * dispatch, and the synchronous and asynchronous operations.
+ *
+ * Threads: any number of callers build requests and wait on their own
+ * condition; one I/O thread at a time feeds sftp_client_input(), which
+ * completes requests by id. Async completions run on that I/O thread without
+ * the client lock held.
+ *
+ * Locking: one mutex, c->lock, protects everything marked "protected by
+ * lock" below; it is never held while calling the send function, a callback
+ * or the shutdown callback. The input buffer belongs to the I/O thread.
+ */
+#include "config.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "limits.h"
+#include "log.h"
+#include "sftp.h"
+#include "sftp_codec.h"
+
+/* Client states (filexfer-02 §4: INIT must precede every request). */
+enum sftp_state {
+	SFTP_STATE_NEW,
+	SFTP_STATE_AWAIT_VERSION,
+	SFTP_STATE_READY,
+	SFTP_STATE_CLOSED,
+};
+
+struct sftp_req {
+	uint32_t id;
+	uint8_t type;  /* request packet type, for logs */
+	size_t bytes;  /* data bytes charged to the window */
+	bool sync;
+	/* sync: protected by lock */
+	bool done;
+	int err;
+	uint8_t reply_type;
+	struct buf *reply; /* body after the id, owned */
+	GCond cond;
+	/* async: owned by the completing thread once out of the table */
+	sftp_read_cb read_cb;
+	sftp_status_cb status_cb;
+	void *ctx;
+	size_t max_data; /* READ: requested length */
+};
+
+struct sftp_client {
+	sftp_send_fn send;
+	void *send_ctx;
+
+	GMutex lock;
+	GCond window_cond; /* room in the window, or shutdown */
+	GCond state_cond;  /* state changes (VERSION received, shutdown) */
+	/* protected by lock */
+	enum sftp_state state;
+	int shutdown_err;
+	int init_err;
+	GHashTable *reqs; /* id -> struct sftp_req*, every request in flight */
+	uint32_t next_id;
+	unsigned in_flight;
+	size_t bytes_in_flight;
+	unsigned max_requests;
+	size_t max_bytes;
+	unsigned open_handles; /* handles the server holds for us, plus opens in flight */
+	void (*shutdown_cb)(void *ctx, int err);
+	void *shutdown_ctx;
+	/* written before READY, read-only after */
+	struct sftp_version_info ver;
+	struct sftp_limits limits; /* effective */
+
+	void (*cleanup)(void *ctx);
+	void *cleanup_ctx;
+
+	/* I/O thread only */
+	struct buf *in;
+};
+
+/* Status of this thread's last synchronous request. */
+static __thread uint32_t tls_status = SFTP_FX_NONE;
+static __thread char tls_message[256];
+
+uint32_t sftp_last_status(void)
+{
+	return tls_status;
+}
+
+const char *sftp_last_message(void)
+{
+	return tls_message;
+}
+
+static void tls_reset(void)
+{
+	tls_status = SFTP_FX_NONE;
+	tls_message[0] = '\0';
+}
+
+struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx)
+{
+	struct sftp_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	/* One whole packet plus its length always fits after the complete ones are taken out. */
+	if ((c->in = buf_new(SFTP_PACKET_MAX + 4)) == NULL ||
+	    (c->reqs = g_hash_table_new(g_direct_hash, g_direct_equal)) == NULL) {
+		buf_free(c->in);
+		free(c);
+		return NULL;
+	}
+	c->send = send;
+	c->send_ctx = send_ctx;
+	g_mutex_init(&c->lock);
+	g_cond_init(&c->window_cond);
+	g_cond_init(&c->state_cond);
+	c->state = SFTP_STATE_NEW;
+	c->next_id = 1;
+	c->max_requests = SFTP_WINDOW_REQUESTS_DEFAULT;
+	c->max_bytes = SFTP_WINDOW_BYTES_DEFAULT;
+	c->limits.packet_length = SFTP_PACKET_MAX;
+	c->limits.read_length = SFTP_IO_LEN_DEFAULT;
+	c->limits.write_length = SFTP_IO_LEN_DEFAULT;
+	c->limits.open_handles = 0;
+	return c;
+}
+
+void sftp_client_set_shutdown_callback(struct sftp_client *c, void (*cb)(void *ctx, int err), void *ctx)
+{
+	g_mutex_lock(&c->lock);
+	c->shutdown_cb = cb;
+	c->shutdown_ctx = ctx;
+	g_mutex_unlock(&c->lock);
+}
+
+void sftp_client_set_cleanup(struct sftp_client *c, void (*cleanup)(void *ctx), void *ctx)
+{
+	c->cleanup = cleanup;
+	c->cleanup_ctx = ctx;
+}
+
+static void window_release(struct sftp_client *c, struct sftp_req *req)
+{
+	g_assert(c->in_flight > 0 && c->bytes_in_flight >= req->bytes);
+	c->in_flight--;
+	c->bytes_in_flight -= req->bytes;
+	g_cond_broadcast(&c->window_cond);
+}
+
+static void req_free(struct sftp_req *req)
+{
+	if (req == NULL)
+		return;
+	buf_free(req->reply);
+	if (req->sync)
+		g_cond_clear(&req->cond);
+	free(req);
+}
+
+/* Async completion with an error only. */
+static void req_fail_async(struct sftp_req *req, int err)
+{
+	if (req->read_cb != NULL)
+		req->read_cb(req->ctx, err, NULL, 0);
+	else if (req->status_cb != NULL)
+		req->status_cb(req->ctx, err);
+}
+
+void sftp_client_shutdown(struct sftp_client *c, int err)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	GSList *async = NULL;
+	void (*cb)(void *, int);
+	void *cb_ctx;
+
+	if (err == 0)
+		err = ERR_CONN_CLOSED;
+	g_mutex_lock(&c->lock);
+	if (c->state == SFTP_STATE_CLOSED) {
+		g_mutex_unlock(&c->lock);
+		return;
+	}
+	c->state = SFTP_STATE_CLOSED;
+	c->shutdown_err = err;
+	if (c->init_err == 0)
+		c->init_err = err;
+	g_hash_table_iter_init(&it, c->reqs);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		struct sftp_req *req = value;
+
+		g_hash_table_iter_remove(&it);
+		if (req->sync) {
+			req->done = true;
+			req->err = err;
+			g_cond_signal(&req->cond);
+		} else {
+			async = g_slist_prepend(async, req);
+		}
+	}
+	c->in_flight = 0;
+	c->bytes_in_flight = 0;
+	g_cond_broadcast(&c->window_cond);
+	g_cond_broadcast(&c->state_cond);
+	cb = c->shutdown_cb;
+	cb_ctx = c->shutdown_ctx;
+	c->shutdown_cb = NULL;
+	g_mutex_unlock(&c->lock);
+
+	log_debug(LOG_CAT_SFTP, "sftp: shut down: %s", err_str(err));
+	for (GSList *l = async; l != NULL; l = l->next) {
+		req_fail_async(l->data, err);
+		req_free(l->data);
+	}
+	g_slist_free(async);
+	if (cb != NULL)
+		cb(cb_ctx, err);
+}
+
+void sftp_client_free(struct sftp_client *c)
+{
+	if (c == NULL)
+		return;
+	sftp_client_shutdown(c, ERR_CONN_CLOSED);
+	if (c->cleanup != NULL)
+		c->cleanup(c->cleanup_ctx);
+	g_hash_table_destroy(c->reqs);
+	buf_free(c->in);
+	g_cond_clear(&c->window_cond);
+	g_cond_clear(&c->state_cond);
+	g_mutex_clear(&c->lock);
+	free(c);
+}
+
+/* ---- input: framing and dispatch ---- */
+
+static int handle_version(struct sftp_client *c, struct buf *pkt)
+{
+	struct sftp_version_info v;
+	int r;
+
+	g_mutex_lock(&c->lock);
+	if (c->state != SFTP_STATE_AWAIT_VERSION) {
+		g_mutex_unlock(&c->lock);
+		log_error(LOG_CAT_SFTP, "sftp: unexpected VERSION");
+		return ERR_PROTOCOL;
+	}
+	r = sftp_version_decode(pkt, &v);
+	if (r == 0 && v.version != 3) {
+		/* filexfer-02 §4: the server answers with the lower of the two
+		 * versions; below 3 we cannot speak, above 3 it broke the rule. */
+		log_error(LOG_CAT_SFTP, "sftp: server speaks version %u, we need 3", v.version);
+		r = ERR_NOT_SUPPORTED;
+	}
+	if (r == 0) {
+		c->ver = v;
+		c->state = SFTP_STATE_READY;
+	} else {
+		c->init_err = r;
+	}
+	g_cond_broadcast(&c->state_cond);
+	g_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* filexfer-02 §6.4: DATA for a READ, or STATUS (EOF or an error). */
+static void complete_read(struct sftp_req *req, uint8_t type, struct buf *body)
+{
+	const uint8_t *data;
+	size_t len;
+	uint32_t code;
+	int r;
+
+	if (type == SSH_FXP_DATA) {
+		if ((r = sftp_data_decode(body, req->max_data, &data, &len)) == 0) {
+			req->read_cb(req->ctx, 0, data, len);
+			return;
+		}
+	} else if (type == SSH_FXP_STATUS) {
+		if ((r = sftp_status_decode(body, &code, NULL, 0)) == 0) {
+			if (code == SFTP_FX_EOF) {
+				req->read_cb(req->ctx, 0, NULL, 0);
+				return;
+			}
+			r = code == SFTP_FX_OK ? ERR_PROTOCOL : sftp_status_to_err(code);
+		}
+	} else {
+		r = ERR_PROTOCOL;
+	}
+	if (r == ERR_PROTOCOL || r == ERR_INVALID_FORMAT)
+		log_error(LOG_CAT_SFTP, "sftp: bad reply %s to READ", sftp_type_name(type));
+	req->read_cb(req->ctx, r, NULL, 0);
+}
+
+static void complete_status(struct sftp_req *req, uint8_t type, struct buf *body)
+{
+	uint32_t code;
+	int r = ERR_PROTOCOL;
+
+	if (type == SSH_FXP_STATUS && (r = sftp_status_decode(body, &code, NULL, 0)) == 0)
+		r = sftp_status_to_err(code);
+	if (r == ERR_PROTOCOL)
+		log_error(LOG_CAT_SFTP, "sftp: bad reply %s to %s", sftp_type_name(type), sftp_type_name(req->type));
+	req->status_cb(req->ctx, r);
+}
+
+static int handle_packet(struct sftp_client *c, struct buf *pkt)
+{
+	struct sftp_req *req;
+	uint8_t type;
+	uint32_t id;
+	int r;
+
+	if ((r = buf_get_u8(pkt, &type)) != 0)
+		return r;
+	if (type == SSH_FXP_VERSION)
+		return handle_version(c, pkt);
+	if ((r = buf_get_u32(pkt, &id)) != 0)
+		return ERR_PROTOCOL;
+	g_mutex_lock(&c->lock);
+	req = g_hash_table_lookup(c->reqs, GUINT_TO_POINTER(id));
+	if (req == NULL) {
+		g_mutex_unlock(&c->lock);
+		/* A reply to nothing: the server's idea of the stream and ours differ. */
+		log_error(LOG_CAT_SFTP, "sftp: %s reply with unknown id %u", sftp_type_name(type), id);
+		return ERR_PROTOCOL;
+	}
+	g_hash_table_remove(c->reqs, GUINT_TO_POINTER(id));
+	window_release(c, req);
+	if (req->sync) {
+		req->reply_type = type;
+		req->reply = buf_new(buf_len(pkt) + 1);
+		if (req->reply == NULL || buf_putb(req->reply, pkt) != 0)
+			req->err = ERR_ALLOC_FAIL;
+		req->done = true;
+		g_cond_signal(&req->cond);
+		g_mutex_unlock(&c->lock);
+		return 0;
+	}
+	g_mutex_unlock(&c->lock);
+	if (req->read_cb != NULL)
+		complete_read(req, type, pkt);
+	else
+		complete_status(req, type, pkt);
+	req_free(req);
+	return 0;
+}
+
+static int process_packets(struct sftp_client *c)
+{
+	uint32_t plen;
+	int r;
+
+	while (buf_peek_u32(c->in, 0, &plen) == 0) {
+		struct buf *pkt;
+
+		/* filexfer-02 §3: uint32 length, byte type, data. The shortest
+		 * valid packet is a type plus a uint32 (VERSION or an id). */
+		if (plen < 5 || plen > SFTP_PACKET_MAX) {
+			log_error(LOG_CAT_SFTP, "sftp: bad packet length %u", plen);
+			return ERR_PROTOCOL;
+		}
+		if (buf_len(c->in) - 4 < plen)
+			break;
+		if ((pkt = buf_from(buf_peek(c->in) + 4, plen)) == NULL)
+			return ERR_ALLOC_FAIL;
+		r = handle_packet(c, pkt);
+		buf_free(pkt);
+		if (r != 0)
+			return r;
+		if ((r = buf_consume(c->in, 4 + (size_t)plen)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
+{
+	int r;
+
+	g_mutex_lock(&c->lock);
+	r = c->state == SFTP_STATE_CLOSED ? c->shutdown_err : 0;
+	g_mutex_unlock(&c->lock);
+	if (r != 0)
+		return r;
+	while (len > 0) {
+		size_t n = buf_room(c->in);
+
+		if (n > len)
+			n = len;
+		if (n == 0 || (r = buf_put(c->in, data, n)) != 0) {
+			r = r != 0 ? r : ERR_INTERNAL;
+			break;
+		}
+		data += n;
+		len -= n;
+		if ((r = process_packets(c)) != 0)
+			break;
+	}
+	if (r != 0)
+		sftp_client_shutdown(c, r);
+	return r;
+}
+
+/* ---- requests ---- */
+
+/* A packet with room for length, type and id (filled in by req_submit). */
+static struct buf *pkt_new(uint8_t type)
+{
+	struct buf *b = buf_new(SFTP_PACKET_MAX + 4);
+
+	if (b == NULL)
+		return NULL;
+	if (buf_put_u32(b, 0) != 0 || buf_put_u8(b, type) != 0 || buf_put_u32(b, 0) != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static int put_path(struct buf *b, const char *path)
+{
+	if (path == NULL || strlen(path) > SFTP_PATH_MAX)
+		return ERR_INVALID_ARGUMENT;
+	return buf_put_cstring(b, path);
+}
+
+static int put_handle(struct buf *b, const struct sftp_handle *h)
+{
+	if (h == NULL || h->len == 0 || h->len > SFTP_HANDLE_MAX)
+		return ERR_INVALID_ARGUMENT;
+	return buf_put_string(b, h->data, h->len);
+}
+
+/* The type byte of a packet built by pkt_new (0 if none). */
+static uint8_t pkt_type(const struct buf *pkt)
+{
+	uint8_t t;
+
+	if (pkt == NULL || buf_peek_u8(pkt, 4, &t) != 0)
+		return 0;
+	return t;
+}
+
+/*
+ * Registers req under a fresh id and sends pkt. Waits for room in the window
+ * unless nowait. On failure req is not in the table (and, for async, its
+ * callback will not run); on success it is owned by the table until completed.
+ */
+static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, bool nowait)
+{
+	uint32_t id;
+	int r;
+
+	g_mutex_lock(&c->lock);
+	for (;;) {
+		if (c->state != SFTP_STATE_READY) {
+			r = c->state == SFTP_STATE_CLOSED ? c->shutdown_err : ERR_INVALID_ARGUMENT;
+			g_mutex_unlock(&c->lock);
+			return r;
+		}
+		/* A request bigger than the byte window alone still goes when nothing else is in flight. */
+		if (c->in_flight < c->max_requests &&
+		    (c->in_flight == 0 ||
+		     (c->bytes_in_flight <= c->max_bytes && c->max_bytes - c->bytes_in_flight >= req->bytes)))
+			break;
+		if (nowait) {
+			g_mutex_unlock(&c->lock);
+			return ERR_WOULD_BLOCK;
+		}
+		g_cond_wait(&c->window_cond, &c->lock);
+	}
+	do {
+		id = c->next_id++;
+	} while (g_hash_table_contains(c->reqs, GUINT_TO_POINTER(id)));
+	req->id = id;
+	g_hash_table_insert(c->reqs, GUINT_TO_POINTER(id), req);
+	c->in_flight++;
+	c->bytes_in_flight += req->bytes;
+	g_mutex_unlock(&c->lock);
+
+	if ((r = buf_poke_u32(pkt, 0, (uint32_t)(buf_len(pkt) - 4))) != 0 || (r = buf_poke_u32(pkt, 5, id)) != 0 ||
+	    (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt))) != 0) {
+		g_mutex_lock(&c->lock);
+		if (g_hash_table_lookup(c->reqs, GUINT_TO_POINTER(id)) == req) {
+			g_hash_table_remove(c->reqs, GUINT_TO_POINTER(id));
+			window_release(c, req);
+			g_mutex_unlock(&c->lock);
+			return r;
+		}
+		/* Already completed by a concurrent shutdown: the completion stands. */
+		g_mutex_unlock(&c->lock);
+	}
+	return 0;
+}
+
+/*
+ * One synchronous round trip: sends pkt (consumed), waits for the reply and
+ * returns its type and body (after the id).
+ */
+static int sftp_call(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
+{
+	struct sftp_req req = {.sync = true, .bytes = bytes};
+	int r;
+
+	*rtype = 0;
+	*reply = NULL;
+	tls_reset();
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	g_cond_init(&req.cond);
+	req.type = pkt_type(pkt);
+	r = req_submit(c, &req, pkt, false);
+	buf_free(pkt);
+	if (r != 0) {
+		g_cond_clear(&req.cond);
+		return r;
+	}
+	g_mutex_lock(&c->lock);
+	while (!req.done)
+		g_cond_wait(&req.cond, &c->lock);
+	g_mutex_unlock(&c->lock);
+	g_cond_clear(&req.cond);
+	if (req.err != 0) {
+		buf_free(req.reply);
+		return req.err;
+	}
+	*rtype = req.reply_type;
+	*reply = req.reply;
+	return 0;
+}
+
+/* A STATUS body: records it for sftp_last_status() and maps it. */
+static int status_result(struct buf *body, uint8_t req_type)
+{
+	uint32_t code;
+	int r;
+
+	if ((r = sftp_status_decode(body, &code, tls_message, sizeof(tls_message))) != 0)
+		return ERR_PROTOCOL;
+	tls_status = code;
+	if (code != SFTP_FX_OK)
+		log_debug(LOG_CAT_SFTP, "sftp: %s: status %u \"%s\"", sftp_type_name(req_type), code, tls_message);
+	return sftp_status_to_err(code);
+}
+
+/* Request answered by STATUS only. */
+static int call_status(struct sftp_client *c, struct buf *pkt)
+{
+	struct buf *body = NULL;
+	uint8_t rtype, qtype = 0;
+	int r;
+
+	qtype = pkt_type(pkt);
+	if ((r = sftp_call(c, pkt, 0, &rtype, &body)) != 0)
+		return r;
+	r = rtype == SSH_FXP_STATUS ? status_result(body, qtype) : ERR_PROTOCOL;
+	buf_free(body);
+	return r;
+}
+
+/*
+ * Request answered by a reply of type want, or by a STATUS that must not be
+ * OK. On success *body holds the reply body (caller frees).
+ */
+static int call_expect(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t want, struct buf **body)
+{
+	uint8_t rtype, qtype = 0;
+	int r;
+
+	*body = NULL;
+	qtype = pkt_type(pkt);
+	if ((r = sftp_call(c, pkt, bytes, &rtype, body)) != 0)
+		return r;
+	if (rtype == want)
+		return 0;
+	if (rtype == SSH_FXP_STATUS) {
+		r = status_result(*body, qtype);
+		if (r == 0)
+			r = ERR_PROTOCOL; /* OK where a result was due */
+	} else {
+		log_error(LOG_CAT_SFTP, "sftp: %s reply to %s", sftp_type_name(rtype), sftp_type_name(qtype));
+		r = ERR_PROTOCOL;
+	}
+	buf_free(*body);
+	*body = NULL;
+	return r;
+}
+
+int sftp_client_init(struct sftp_client *c)
+{
+	struct buf *pkt = NULL;
+	struct sftp_limits lim;
+	int r = ERR_INTERNAL;
+
+	g_mutex_lock(&c->lock);
+	if (c->state != SFTP_STATE_NEW) {
+		r = c->state == SFTP_STATE_CLOSED ? c->shutdown_err : ERR_INVALID_ARGUMENT;
+		g_mutex_unlock(&c->lock);
+		return r;
+	}
+	c->state = SFTP_STATE_AWAIT_VERSION;
+	g_mutex_unlock(&c->lock);
+
+	/* filexfer-02 §4: uint32 length, byte SSH_FXP_INIT, uint32 version; no id. */
+	if ((pkt = buf_new(16)) == NULL) {
+		r = ERR_ALLOC_FAIL;
+		goto fail;
+	}
+	if ((r = buf_put_u32(pkt, 5)) != 0 || (r = buf_put_u8(pkt, SSH_FXP_INIT)) != 0 ||
+	    (r = buf_put_u32(pkt, 3)) != 0 || (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt))) != 0)
+		goto fail;
+	g_mutex_lock(&c->lock);
+	while (c->state == SFTP_STATE_AWAIT_VERSION && c->init_err == 0)
+		g_cond_wait(&c->state_cond, &c->lock);
+	r = c->state == SFTP_STATE_READY ? 0 : (c->init_err != 0 ? c->init_err : ERR_PROTOCOL);
+	g_mutex_unlock(&c->lock);
+	if (r != 0)
+		goto fail;
+	log_debug(LOG_CAT_SFTP, "sftp: version 3, extensions 0x%x, SYMLINK order %s", c->ver.exts,
+	          c->ver.symlink_reversed ? "target, link (OpenSSH)" : "link, target (filexfer-02)");
+
+	if (c->ver.exts & SFTP_EXT_LIMITS) {
+		if ((r = sftp_query_limits(c, &lim)) != 0)
+			goto fail;
+		g_mutex_lock(&c->lock);
+		/* Honour the server's limits, never exceeding our own (limits.h). A
+		 * zero means "no limit" for handles and "unknown" for lengths. */
+		if (lim.packet_length != 0 && lim.packet_length < c->limits.packet_length)
+			c->limits.packet_length = lim.packet_length;
+		c->limits.read_length = lim.read_length != 0 ? lim.read_length : SFTP_IO_LEN_DEFAULT;
+		if (c->limits.read_length > SFTP_READ_MAX)
+			c->limits.read_length = SFTP_READ_MAX;
+		c->limits.write_length = lim.write_length != 0 ? lim.write_length : SFTP_IO_LEN_DEFAULT;
+		/* A WRITE carries id, handle and offset besides the data. */
+		if (c->limits.write_length > c->limits.packet_length - 1024)
+			c->limits.write_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
+		if (c->limits.read_length > c->limits.packet_length - 1024)
+			c->limits.read_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
+		c->limits.open_handles = lim.open_handles;
+		if (c->max_bytes < c->limits.read_length)
+			c->max_bytes = c->limits.read_length;
+		g_mutex_unlock(&c->lock);
+		log_debug(LOG_CAT_SFTP, "sftp: limits: read %llu write %llu handles %llu",
+		          (unsigned long long)c->limits.read_length, (unsigned long long)c->limits.write_length,
+		          (unsigned long long)c->limits.open_handles);
+	}
+	buf_free(pkt);
+	return 0;
+fail:
+	buf_free(pkt);
+	return r;
+}
+
+uint32_t sftp_client_version(const struct sftp_client *c)
+{
+	return c->ver.version;
+}
+
+unsigned sftp_client_extensions(const struct sftp_client *c)
+{
+	return c->ver.exts;
+}
+
+bool sftp_client_has(const struct sftp_client *c, enum sftp_ext ext)
+{
+	return (c->ver.exts & (unsigned)ext) != 0;
+}
+
+bool sftp_client_symlink_reversed(const struct sftp_client *c)
+{
+	return c->ver.symlink_reversed;
+}
+
+void sftp_client_limits(const struct sftp_client *c, struct sftp_limits *out)
+{
+	*out = c->limits;
+}
+
+void sftp_client_set_window(struct sftp_client *c, unsigned max_requests, size_t max_bytes)
+{
+	g_mutex_lock(&c->lock);
+	if (max_requests < 1)
+		max_requests = 1;
+	if (max_requests > SFTP_REQUESTS_IN_FLIGHT_MAX)
+		max_requests = SFTP_REQUESTS_IN_FLIGHT_MAX;
+	if (max_bytes < c->limits.read_length)
+		max_bytes = c->limits.read_length;
+	c->max_requests = max_requests;
+	c->max_bytes = max_bytes;
+	g_cond_broadcast(&c->window_cond);
+	g_mutex_unlock(&c->lock);
+}
+
+unsigned sftp_client_in_flight(struct sftp_client *c)
+{
+	unsigned n;
+
+	g_mutex_lock(&c->lock);
+	n = c->in_flight;
+	g_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* ---- synchronous operations ---- */
+
+/* Path-only requests answered by STATUS (REMOVE, RMDIR). */
+static int path_status(struct sftp_client *c, uint8_t type, const char *path)
+{
+	struct buf *pkt = pkt_new(type);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+/* Requests answered by ATTRS (STAT, LSTAT, FSTAT). */
+static int call_attrs(struct sftp_client *c, struct buf *pkt, struct sftp_attrs *out)
+{
+	struct buf *body = NULL;
+	int r;
+
+	if ((r = call_expect(c, pkt, 0, SSH_FXP_ATTRS, &body)) != 0)
+		return r;
+	if ((r = sftp_attrs_decode(body, out)) == 0 && (r = buf_expect_end(body)) != 0)
+		sftp_attrs_clear(out);
+	buf_free(body);
+	return r;
+}
+
+static int stat_common(struct sftp_client *c, uint8_t type, const char *path, struct sftp_attrs *out)
+{
+	struct buf *pkt = pkt_new(type);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_attrs(c, pkt, out);
+}
+
+int sftp_stat(struct sftp_client *c, const char *path, struct sftp_attrs *out)
+{
+	return stat_common(c, SSH_FXP_STAT, path, out);
+}
+
+int sftp_lstat(struct sftp_client *c, const char *path, struct sftp_attrs *out)
+{
+	return stat_common(c, SSH_FXP_LSTAT, path, out);
+}
+
+int sftp_fstat(struct sftp_client *c, const struct sftp_handle *h, struct sftp_attrs *out)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_FSTAT);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_attrs(c, pkt, out);
+}
+
+int sftp_setstat(struct sftp_client *c, const char *path, const struct sftp_attrs *a)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_SETSTAT);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_fsetstat(struct sftp_client *c, const struct sftp_handle *h, const struct sftp_attrs *a)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_FSETSTAT);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+/* Reserves one open handle under the limits@ count. */
+static int handle_reserve(struct sftp_client *c)
+{
+	int r = 0;
+
+	g_mutex_lock(&c->lock);
+	if (c->limits.open_handles != 0 && c->open_handles >= c->limits.open_handles)
+		r = ERR_LIMIT_EXCEEDED;
+	else
+		c->open_handles++;
+	g_mutex_unlock(&c->lock);
+	return r;
+}
+
+static void handle_release(struct sftp_client *c)
+{
+	g_mutex_lock(&c->lock);
+	g_assert(c->open_handles > 0);
+	c->open_handles--;
+	g_mutex_unlock(&c->lock);
+}
+
+static int call_handle(struct sftp_client *c, struct buf *pkt, struct sftp_handle *out)
+{
+	struct buf *body = NULL;
+	int r;
+
+	if ((r = handle_reserve(c)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((r = call_expect(c, pkt, 0, SSH_FXP_HANDLE, &body)) == 0)
+		r = sftp_handle_decode(body, out);
+	buf_free(body);
+	if (r != 0)
+		handle_release(c);
+	return r;
+}
+
+int sftp_open(struct sftp_client *c, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
+              struct sftp_handle *out)
+{
+	struct sftp_attrs none = {0};
+	struct buf *pkt = pkt_new(SSH_FXP_OPEN);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	/* filexfer-02 §6.3: string filename, uint32 pflags, ATTRS attrs. */
+	if ((r = put_path(pkt, path)) != 0 || (r = buf_put_u32(pkt, pflags)) != 0 ||
+	    (r = sftp_attrs_encode(pkt, attrs != NULL ? attrs : &none)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_handle(c, pkt, out);
+}
+
+int sftp_opendir(struct sftp_client *c, const char *path, struct sftp_handle *out)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_OPENDIR);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_handle(c, pkt, out);
+}
+
+int sftp_close(struct sftp_client *c, const struct sftp_handle *h)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_CLOSE);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	r = call_status(c, pkt);
+	/* Whatever the reply, the handle is gone from the server's table or unusable. */
+	g_mutex_lock(&c->lock);
+	if (c->open_handles > 0)
+		c->open_handles--;
+	g_mutex_unlock(&c->lock);
+	return r;
+}
+
+int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
+              size_t *got)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_READ), *body = NULL;
+	const uint8_t *data;
+	uint8_t rtype;
+	size_t n;
+	int r;
+
+	*got = 0;
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if (len > c->limits.read_length)
+		len = c->limits.read_length;
+	/* filexfer-02 §6.4: string handle, uint64 offset, uint32 len. */
+	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((r = sftp_call(c, pkt, len, &rtype, &body)) != 0)
+		return r;
+	if (rtype == SSH_FXP_DATA) {
+		if ((r = sftp_data_decode(body, len, &data, &n)) == 0) {
+			memcpy(dst, data, n);
+			*got = n;
+		} else {
+			r = ERR_PROTOCOL;
+		}
+	} else if (rtype == SSH_FXP_STATUS) {
+		r = status_result(body, SSH_FXP_READ);
+		if (r == ERR_EOF)
+			r = 0;
+		else if (r == 0)
+			r = ERR_PROTOCOL;
+	} else {
+		r = ERR_PROTOCOL;
+	}
+	buf_free(body);
+	return r;
+}
+
+/* Completion group for a pipelined synchronous write. */
+struct write_group {
+	GMutex lock;
+	GCond cond;
+	unsigned pending;
+	int err;
+};
+
+static void write_group_done(void *ctx, int err)
+{
+	struct write_group *g = ctx;
+
+	g_mutex_lock(&g->lock);
+	if (err != 0 && g->err == 0)
+		g->err = err;
+	g->pending--;
+	g_cond_signal(&g->cond);
+	g_mutex_unlock(&g->lock);
+}
+
+int sftp_write(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data, size_t len)
+{
+	struct write_group g = {.pending = 0};
+	const uint8_t *p = data;
+	size_t max = c->limits.write_length;
+	int r = 0;
+
+	tls_reset();
+	g_mutex_init(&g.lock);
+	g_cond_init(&g.cond);
+	do {
+		size_t n = len < max ? len : max;
+
+		g_mutex_lock(&g.lock);
+		g.pending++;
+		g_mutex_unlock(&g.lock);
+		if ((r = sftp_write_async(c, h, offset, p, n, 0, write_group_done, &g)) != 0) {
+			g_mutex_lock(&g.lock);
+			g.pending--;
+			g_mutex_unlock(&g.lock);
+			break;
+		}
+		p += n;
+		offset += n;
+		len -= n;
+	} while (len > 0);
+	g_mutex_lock(&g.lock);
+	while (g.pending > 0)
+		g_cond_wait(&g.cond, &g.lock);
+	if (r == 0)
+		r = g.err;
+	g_mutex_unlock(&g.lock);
+	g_cond_clear(&g.cond);
+	g_mutex_clear(&g.lock);
+	return r;
+}
+
+int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp_names *out)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_READDIR), *body = NULL;
+	uint8_t rtype;
+	int r;
+
+	out->v = NULL;
+	out->count = 0;
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((r = sftp_call(c, pkt, 0, &rtype, &body)) != 0)
+		return r;
+	if (rtype == SSH_FXP_NAME) {
+		if ((r = sftp_names_decode(body, SFTP_NAMES_DIRENT, out)) != 0)
+			log_error(LOG_CAT_SFTP, "sftp: malformed READDIR reply: %s", err_str(r));
+	} else if (rtype == SSH_FXP_STATUS) {
+		/* filexfer-02 §6.7: EOF ends the listing. */
+		r = status_result(body, SSH_FXP_READDIR);
+		if (r == ERR_EOF)
+			r = 0;
+		else if (r == 0)
+			r = ERR_PROTOCOL;
+	} else {
+		r = ERR_PROTOCOL;
+	}
+	buf_free(body);
+	return r;
+}
+
+int sftp_remove(struct sftp_client *c, const char *path)
+{
+	return path_status(c, SSH_FXP_REMOVE, path);
+}
+
+int sftp_rmdir(struct sftp_client *c, const char *path)
+{
+	return path_status(c, SSH_FXP_RMDIR, path);
+}
+
+int sftp_mkdir(struct sftp_client *c, const char *path, const struct sftp_attrs *attrs)
+{
+	struct sftp_attrs none = {0};
+	struct buf *pkt = pkt_new(SSH_FXP_MKDIR);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, attrs != NULL ? attrs : &none)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+/* Requests answered by a NAME with exactly one path (REALPATH, READLINK, extensions). */
+static int sftp_call_name(struct sftp_client *c, struct buf *pkt, char **out)
+{
+	struct sftp_names names = {0};
+	struct buf *body = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = call_expect(c, pkt, 0, SSH_FXP_NAME, &body)) != 0)
+		return r;
+	if ((r = sftp_names_decode(body, SFTP_NAMES_PATH, &names)) == 0) {
+		*out = names.v[0].name;
+		names.v[0].name = NULL;
+	}
+	sftp_names_clear(&names);
+	buf_free(body);
+	return r;
+}
+
+static int path_name(struct sftp_client *c, uint8_t type, const char *path, char **out)
+{
+	struct buf *pkt = pkt_new(type);
+	int r;
+
+	*out = NULL;
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return sftp_call_name(c, pkt, out);
+}
+
+int sftp_realpath(struct sftp_client *c, const char *path, char **out)
+{
+	return path_name(c, SSH_FXP_REALPATH, path, out);
+}
+
+int sftp_readlink(struct sftp_client *c, const char *path, char **out)
+{
+	return path_name(c, SSH_FXP_READLINK, path, out);
+}
+
+static int two_paths(struct sftp_client *c, uint8_t type, const char *a, const char *b)
+{
+	struct buf *pkt = pkt_new(type);
+	int r;
+
+	if (pkt == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, a)) != 0 || (r = put_path(pkt, b)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_rename(struct sftp_client *c, const char *oldpath, const char *newpath)
+{
+	return two_paths(c, SSH_FXP_RENAME, oldpath, newpath);
+}
+
+int sftp_symlink(struct sftp_client *c, const char *target, const char *linkpath)
+{
+	/* filexfer-02 §6.10 says (linkpath, targetpath); OpenSSH's sftp-server
+	 * takes (targetpath, linkpath) (OpenSSH PROTOCOL §4.1); see
+	 * sftp_version_decode for how the order is chosen. */
+	if (c->ver.symlink_reversed)
+		return two_paths(c, SSH_FXP_SYMLINK, target, linkpath);
+	return two_paths(c, SSH_FXP_SYMLINK, linkpath, target);
+}
+
+/* ---- asynchronous bulk data ---- */
+
+static int async_submit(struct sftp_client *c, struct buf *pkt, struct sftp_req *req, unsigned flags)
+{
+	int r;
+
+	if ((r = req_submit(c, req, pkt, (flags & SFTP_ASYNC_NOWAIT) != 0)) != 0)
+		free(req);
+	buf_free(pkt);
+	return r;
+}
+
+int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, size_t len,
+                    unsigned flags, sftp_read_cb cb, void *ctx)
+{
+	struct sftp_req *req;
+	struct buf *pkt;
+	int r;
+
+	if (cb == NULL)
+		return ERR_INVALID_ARGUMENT;
+	if (len > c->limits.read_length)
+		len = c->limits.read_length;
+	if ((pkt = pkt_new(SSH_FXP_READ)) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		buf_free(pkt);
+		return ERR_ALLOC_FAIL;
+	}
+	req->type = SSH_FXP_READ;
+	req->bytes = len;
+	req->max_data = len;
+	req->read_cb = cb;
+	req->ctx = ctx;
+	return async_submit(c, pkt, req, flags);
+}
+
+int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data,
+                     size_t len, unsigned flags, sftp_status_cb cb, void *ctx)
+{
+	struct sftp_req *req;
+	struct buf *pkt;
+	int r;
+
+	if (cb == NULL || len > c->limits.write_length)
+		return ERR_INVALID_ARGUMENT;
+	if ((pkt = pkt_new(SSH_FXP_WRITE)) == NULL)
+		return ERR_ALLOC_FAIL;
+	/* filexfer-02 §6.4: string handle, uint64 offset, string data. */
+	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	    (r = buf_put_string(pkt, data, len)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		buf_free(pkt);
+		return ERR_ALLOC_FAIL;
+	}
+	req->type = SSH_FXP_WRITE;
+	req->bytes = len;
+	req->status_cb = cb;
+	req->ctx = ctx;
+	return async_submit(c, pkt, req, flags);
+}
+
+/* ---- extensions (OpenSSH PROTOCOL §4) ---- */
+
+/* A SSH_FXP_EXTENDED packet with its request name written. */
+static struct buf *ext_new(const char *name)
+{
+	struct buf *pkt = pkt_new(SSH_FXP_EXTENDED);
+
+	if (pkt != NULL && buf_put_cstring(pkt, name) != 0) {
+		buf_free(pkt);
+		return NULL;
+	}
+	return pkt;
+}
+
+int sftp_extended(struct sftp_client *c, const char *request, const uint8_t *body, size_t len,
+                  struct buf **reply)
+{
+	struct buf *pkt, *rbody = NULL;
+	uint8_t rtype;
+	int r;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if (request == NULL || strlen(request) > SFTP_EXTENSION_NAME_MAX)
+		return ERR_INVALID_ARGUMENT;
+	if ((pkt = ext_new(request)) == NULL)
+		return ERR_ALLOC_FAIL;
+	if (len > 0 && (r = buf_put(pkt, body, len)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((r = sftp_call(c, pkt, 0, &rtype, &rbody)) != 0)
+		return r;
+	if (rtype == SSH_FXP_STATUS) {
+		r = status_result(rbody, SSH_FXP_EXTENDED);
+	} else if (rtype == SSH_FXP_EXTENDED_REPLY && reply != NULL) {
+		*reply = rbody;
+		rbody = NULL;
+		r = 0;
+	} else {
+		r = ERR_PROTOCOL;
+	}
+	buf_free(rbody);
+	return r;
+}
+
+/* An extension request answered by EXTENDED_REPLY (or an error STATUS). */
+static int ext_call_reply(struct sftp_client *c, struct buf *pkt, struct buf **body)
+{
+	return call_expect(c, pkt, 0, SSH_FXP_EXTENDED_REPLY, body);
+}
+
+static bool ext_check(struct sftp_client *c, unsigned bit)
+{
+	if (c->ver.exts & bit)
+		return true;
+	tls_reset();
+	return false;
+}
+
+int sftp_posix_rename(struct sftp_client *c, const char *oldpath, const char *newpath)
+{
+	struct sftp_attrs st = {0};
+	char *tmp = NULL;
+	int r, r2;
+
+	if (ext_check(c, SFTP_EXT_POSIX_RENAME)) {
+		struct buf *pkt = ext_new("posix-rename@openssh.com");
+
+		if (pkt == NULL)
+			return ERR_ALLOC_FAIL;
+		if ((r = put_path(pkt, oldpath)) != 0 || (r = put_path(pkt, newpath)) != 0) {
+			buf_free(pkt);
+			return r;
+		}
+		return call_status(c, pkt);
+	}
+	/* Fallback (PROTOCOL.md "SFTP"): plain RENAME; if the target exists,
+	 * move it aside, rename, then remove it - not atomic. */
+	r = sftp_rename(c, oldpath, newpath);
+	if (r != ERR_SFTP_STATUS && r != ERR_FILE_EXISTS)
+		return r;
+	if (sftp_lstat(c, newpath, &st) != 0)
+		return r;
+	sftp_attrs_clear(&st);
+	if (strcmp(oldpath, newpath) == 0)
+		return 0;
+	tmp = g_strdup_printf("%s.sftpfs-rename-%08x", newpath, g_random_int());
+	if (sftp_rename(c, newpath, tmp) != 0)
+		goto out;
+	if ((r = sftp_rename(c, oldpath, newpath)) != 0) {
+		if ((r2 = sftp_rename(c, tmp, newpath)) != 0)
+			log_error(LOG_CAT_SFTP, "sftp: rename fallback could not restore %s from %s: %s", newpath, tmp,
+			          err_str(r2));
+		goto out;
+	}
+	if ((r2 = sftp_remove(c, tmp)) != 0 && (r2 = sftp_rmdir(c, tmp)) != 0)
+		log_error(LOG_CAT_SFTP, "sftp: rename fallback left %s behind: %s", tmp, err_str(r2));
+	r = 0;
+out:
+	g_free(tmp);
+	return r;
+}
+
+static int statvfs_common(struct sftp_client *c, struct buf *pkt, struct sftp_statvfs *out)
+{
+	struct buf *body = NULL;
+	int r;
+
+	if ((r = ext_call_reply(c, pkt, &body)) == 0)
+		r = sftp_statvfs_decode(body, out);
+	buf_free(body);
+	return r;
+}
+
+int sftp_statvfs(struct sftp_client *c, const char *path, struct sftp_statvfs *out)
+{
+	struct buf *pkt;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!ext_check(c, SFTP_EXT_STATVFS))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("statvfs@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return statvfs_common(c, pkt, out);
+}
+
+int sftp_fstatvfs(struct sftp_client *c, const struct sftp_handle *h, struct sftp_statvfs *out)
+{
+	struct buf *pkt;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!ext_check(c, SFTP_EXT_FSTATVFS))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("fstatvfs@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return statvfs_common(c, pkt, out);
+}
+
+int sftp_hardlink(struct sftp_client *c, const char *oldpath, const char *newpath)
+{
+	struct buf *pkt;
+	int r;
+
+	if (!ext_check(c, SFTP_EXT_HARDLINK))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("hardlink@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, oldpath)) != 0 || (r = put_path(pkt, newpath)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_fsync(struct sftp_client *c, const struct sftp_handle *h)
+{
+	struct buf *pkt;
+	int r;
+
+	if (!ext_check(c, SFTP_EXT_FSYNC))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("fsync@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_handle(pkt, h)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_lsetstat(struct sftp_client *c, const char *path, const struct sftp_attrs *a)
+{
+	struct buf *pkt;
+	int r;
+
+	if (!ext_check(c, SFTP_EXT_LSETSTAT))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("lsetstat@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_query_limits(struct sftp_client *c, struct sftp_limits *out)
+{
+	struct buf *pkt, *body = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!ext_check(c, SFTP_EXT_LIMITS))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("limits@openssh.com")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = ext_call_reply(c, pkt, &body)) == 0)
+		r = sftp_limits_decode(body, out);
+	buf_free(body);
+	return r;
+}
+
+int sftp_expand_path(struct sftp_client *c, const char *path, char **out)
+{
+	struct buf *pkt;
+	char *rel;
+	int r;
+
+	*out = NULL;
+	if (path == NULL)
+		return ERR_INVALID_ARGUMENT;
+	if (ext_check(c, SFTP_EXT_EXPAND_PATH)) {
+		if ((pkt = ext_new("expand-path@openssh.com")) == NULL)
+			return ERR_ALLOC_FAIL;
+		if ((r = put_path(pkt, path)) != 0) {
+			buf_free(pkt);
+			return r;
+		}
+		return sftp_call_name(c, pkt, out);
+	}
+	/* Fallback: "~" and "~/x" are relative to the login directory, which
+	 * is where relative paths start on every server we know. */
+	if (path[0] != '~')
+		return sftp_realpath(c, path, out);
+	if (path[1] != '\0' && path[1] != '/')
+		return ERR_NOT_SUPPORTED; /* "~user" needs the extension */
+	rel = g_strconcat(".", path + 1, NULL);
+	r = sftp_realpath(c, rel, out);
+	g_free(rel);
+	return r;
+}
+
+int sftp_copy_data(struct sftp_client *c, const struct sftp_handle *from, uint64_t from_off, uint64_t len,
+                   const struct sftp_handle *to, uint64_t to_off)
+{
+	struct buf *pkt;
+	int r;
+
+	if (!ext_check(c, SFTP_EXT_COPY_DATA))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("copy-data")) == NULL)
+		return ERR_ALLOC_FAIL;
+	/* string read-from-handle, uint64 read-from-offset, uint64 read-data-length,
+	 * string write-to-handle, uint64 write-to-offset. */
+	if ((r = put_handle(pkt, from)) != 0 || (r = buf_put_u64(pkt, from_off)) != 0 ||
+	    (r = buf_put_u64(pkt, len)) != 0 || (r = put_handle(pkt, to)) != 0 ||
+	    (r = buf_put_u64(pkt, to_off)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return call_status(c, pkt);
+}
+
+int sftp_home_directory(struct sftp_client *c, const char *user, char **out)
+{
+	struct buf *pkt;
+	int r;
+
+	*out = NULL;
+	if (user == NULL || user[0] == '\0')
+		return sftp_realpath(c, ".", out);
+	if (!ext_check(c, SFTP_EXT_HOME_DIRECTORY))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("home-directory")) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = put_path(pkt, user)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	return sftp_call_name(c, pkt, out);
+}
+
+int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t nu, const uint32_t *gids,
+                            size_t ng, char ***unames, char ***gnames)
+{
+	struct buf *pkt, *body = NULL, *list = NULL;
+	int r = ERR_INTERNAL;
+
+	*unames = NULL;
+	*gnames = NULL;
+	if (nu > SFTP_IDS_PER_REQUEST_MAX || ng > SFTP_IDS_PER_REQUEST_MAX)
+		return ERR_INVALID_ARGUMENT;
+	if (!ext_check(c, SFTP_EXT_USERS_GROUPS_BY_ID))
+		return ERR_NOT_SUPPORTED;
+	if ((pkt = ext_new("users-groups-by-id@openssh.com")) == NULL ||
+	    (list = buf_new(4 * SFTP_IDS_PER_REQUEST_MAX)) == NULL) {
+		r = ERR_ALLOC_FAIL;
+		goto fail;
+	}
+	/* string uids (packed uint32), string gids (packed uint32). */
+	for (size_t i = 0; i < nu; i++) {
+		if ((r = buf_put_u32(list, uids[i])) != 0)
+			goto fail;
+	}
+	if ((r = buf_put_stringb(pkt, list)) != 0)
+		goto fail;
+	buf_reset(list);
+	for (size_t i = 0; i < ng; i++) {
+		if ((r = buf_put_u32(list, gids[i])) != 0)
+			goto fail;
+	}
+	if ((r = buf_put_stringb(pkt, list)) != 0)
+		goto fail;
+	buf_free(list);
+	if ((r = ext_call_reply(c, pkt, &body)) == 0)
+		r = sftp_idnames_decode(body, nu, ng, unames, gnames);
+	buf_free(body);
+	return r;
+fail:
+	buf_free(list);
+	buf_free(pkt);
+	return r;
+}
