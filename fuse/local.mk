@@ -9,3 +9,32 @@ tests_unit_test_options_SOURCES = tests/unit/test-options.c $(DAEMON_OPTIONS_SOU
 tests_unit_test_options_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 tests_unit_test_options_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-options
+
+bin_PROGRAMS += fuse/sftpfs
+fuse_sftpfs_SOURCES = \
+	fuse/main.c fuse/sftpfs.h \
+	fuse/ops.c fuse/errmap.c fuse/idmap.c fuse/remote.c \
+	fuse/ssh.c fuse/ssh_session.h \
+	$(DAEMON_OPTIONS_SOURCES)
+fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
+fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
+
+# Test tools and bats integration tests (real mounts through /dev/fuse).
+noinst_PROGRAMS += tests/tools/fsop
+tests_tools_fsop_SOURCES = tests/tools/fsop.c
+# (tests/integration/local.mk sets INTEGRATION_TESTS with '=' after this
+# fragment is included, so the daemon's bats files have their own list.)
+DAEMON_INTEGRATION_TESTS = \
+	tests/integration/daemon-ops.bats \
+	tests/integration/daemon-ssh.bats \
+	tests/integration/daemon-cli.bats
+EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
+if HAVE_BATS
+TESTS += $(DAEMON_INTEGRATION_TESTS)
+endif
+
+# Manual page (installed by make install) and its check against --help.
+dist_man_MANS += man/sftpfs.1
+TESTS += tests/unit/daemon-docs.sh
+EXTRA_DIST += tests/unit/daemon-docs.sh scripts/demo-mount

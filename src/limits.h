@@ -75,4 +75,29 @@
 #define KEY_FILE_MAX (1024u * 1024)
 #define PASSWORD_MAX 1024
 
+/* Keys (src/sshkey, src/keyfile, src/agent). */
+/* OpenSSH RequiredRSASize defaults to 1024 bits; OpenSSL caps moduli at 16384. */
+#define SSH_RSA_MIN_BITS 1024
+#define SSH_RSA_MAX_BITS 16384
+/* RSA public exponents we accept (OpenSSH's keys use 65537). */
+#define SSH_RSA_MAX_E_BITS 64
+/* PROTOCOL.certkeys: principals and options per certificate (OpenSSH: 256 principals). */
+#define SSH_CERT_PRINCIPALS_MAX 256
+#define SSH_CERT_OPTIONS_MAX 64
+/* openssh-key-v1: keys per file (OpenSSH writes exactly one) and bcrypt rounds we run. */
+#define KEYFILE_KEYS_MAX 1
+#define KEYFILE_BCRYPT_ROUNDS_MAX 4096
+#define KEYFILE_SALT_MAX 64
+/* ssh-agent (draft-miller-ssh-agent): one reply and the identities in it. */
+#define SSH_AGENT_REPLY_MAX (256u * 1024)
+#define SSH_AGENT_IDENTITIES_MAX 1024
+#define SSH_AGENT_COMMENT_MAX 4096
+
 #endif
+
+/*
+ * -I src makes this file shadow the C library's <limits.h> for system headers
+ * (openssl/err.h includes it): hand them the real one as well. Outside the
+ * include guard on purpose, so every inclusion reaches it.
+ */
+#include_next <limits.h>

@@ -1,0 +1,902 @@
+/*
+ * ops.c - the FUSE operations: each one maps a file system call onto SFTP
+ * requests (src/sftp.h) in a few lines and returns 0 or -errno, in the manner
+ * of libfuse's example/passthrough.c; the table at the end lists them all.
+ *
+ * SFTP v3 servers answer many failures with the generic SSH_FX_FAILURE; where
+ * a local file system would give a specific errno (EEXIST, ENOTEMPTY, EISDIR,
+ * ENOTDIR), the refine_* helpers ask the server what is there and pick the
+ * precise err.h code. errmap.c turns codes into errno values.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sftpfs.h"
+
+/* Inode number shown for "." and ".." (any non-zero value; libfuse's own
+ * FUSE_UNKNOWN_INO is not public). */
+#define FUSE_UNKNOWN_INO_DOT 0xffffffffu
+
+/* Largest server-side copy one copy_file_range call asks for. */
+#define COPY_CHUNK_MAX ((uint64_t)1 << 30)
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+struct sftpfs *sftpfs_get(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* The remote path of a mount-relative path ("/" is the base itself). */
+static char *rpath(const struct sftpfs *fs, const char *path)
+{
+	if (path == NULL || strcmp(path, "/") == 0)
+		return g_strdup(fs->base);
+	if (strcmp(fs->base, "/") == 0)
+		return g_strdup(path);
+	return g_strconcat(fs->base, path, NULL);
+}
+
+static int neg(int err)
+{
+	return -sftpfs_errno(err);
+}
+
+/* True when the last request of this thread failed with the generic status. */
+static bool generic_failure(int r)
+{
+	return r == ERR_SFTP_STATUS && sftp_last_status() == SFTP_FX_FAILURE;
+}
+
+/* After a generic failure to create path: EEXIST if something is there. */
+static int refine_exists(struct sftp_client *c, const char *remote, int r)
+{
+	struct sftp_attrs a = { 0 };
+
+	if (!generic_failure(r))
+		return r;
+	if (sftp_lstat(c, remote, &a) == 0)
+		r = ERR_FILE_EXISTS;
+	sftp_attrs_clear(&a);
+	return r;
+}
+
+/* 1 directory, 0 something else, negative code if it cannot be seen. */
+static int is_dir(struct sftp_client *c, const char *remote)
+{
+	struct sftp_attrs a = { 0 };
+	int r = sftp_lstat(c, remote, &a);
+
+	if (r == 0)
+		r = (a.flags & SFTP_ATTR_PERMISSIONS) != 0 && S_ISDIR(a.permissions) ? 1 : 0;
+	sftp_attrs_clear(&a);
+	return r;
+}
+
+static void attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	if (a->flags & SFTP_ATTR_PERMISSIONS)
+		st->st_mode = a->permissions;
+	if (a->flags & SFTP_ATTR_SIZE) {
+		st->st_size = (off_t)a->size;
+		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	}
+	if (a->flags & SFTP_ATTR_UIDGID) {
+		/* An unmapped ID with nomap=error shows as the overflow ID. */
+		st->st_uid = idmap_uid_to_local(fs, a->uid, &uid) == 0 ? uid : 65534;
+		st->st_gid = idmap_gid_to_local(fs, a->gid, &gid) == 0 ? gid : 65534;
+	}
+	if (a->flags & SFTP_ATTR_ACMODTIME) {
+		st->st_atime = a->atime;
+		st->st_mtime = a->mtime;
+		st->st_ctime = a->mtime;
+	}
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	struct sftp_attrs a = { 0 };
+	g_autofree char *remote = NULL;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if (fi != NULL && fi->fh != 0 && !(fs->opts->workarounds & WORKAROUND_FSTAT)) {
+		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+		r = sftp_fstat(f->client, &f->handle, &a);
+	} else {
+		remote = rpath(fs, path);
+		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
+	}
+	if (r == 0)
+		attrs_to_stat(fs, &a, st);
+	sftp_attrs_clear(&a);
+	return neg(r);
+}
+
+static struct sftpfs_file *file_new(struct sftp_client *c, unsigned gen, const char *path, uint32_t pflags,
+				    bool dir)
+{
+	struct sftpfs_file *f = g_malloc0(sizeof(*f)); /* not g_new0: see sftpfs.h */
+
+	f->client = c;
+	f->generation = gen;
+	f->path = g_strdup(path);
+	f->pflags = pflags;
+	f->is_dir = dir;
+	g_mutex_init(&f->lock);
+	return f;
+}
+
+static void file_free(struct sftpfs_file *f)
+{
+	g_mutex_clear(&f->lock);
+	g_free(f->path);
+	g_free(f);
+}
+
+static unsigned current_generation(struct sftpfs *fs)
+{
+	unsigned g;
+
+	g_mutex_lock(&fs->lock);
+	g = fs->generation;
+	g_mutex_unlock(&fs->lock);
+	return g;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftpfs_file *f;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	f = file_new(c, current_generation(fs), path, 0, true);
+	r = sftp_opendir(c, remote, &f->handle);
+	if (r != 0) {
+		file_free(f);
+		return neg(r);
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	return 0;
+}
+
+static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_t offset,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	struct sftp_names n = { 0 };
+	int r;
+
+	/* Offset 0 mode: libfuse buffers the whole listing for us. */
+	for (;;) {
+		r = sftp_readdir(f->client, &f->handle, &n);
+		if (r == ERR_EOF) {
+			r = 0;
+			break;
+		}
+		if (r != 0 || n.count == 0)
+			break;
+		for (size_t i = 0; i < n.count; i++) {
+			const struct sftp_name *e = &n.v[i];
+			struct stat st;
+			enum fuse_fill_dir_flags ff = 0;
+
+			attrs_to_stat(fs, &e->attrs, &st);
+			/* With follow_symlinks a link's lstat would be wrong; let
+			 * the kernel ask getattr instead. */
+			if ((flags & FUSE_READDIR_PLUS) && (e->attrs.flags & SFTP_ATTR_PERMISSIONS) &&
+			    !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode)))
+				ff = FUSE_FILL_DIR_PLUS;
+			/* libfuse gives "." and ".." inode 0 unless we do, and
+			 * readdir(3) skips entries with inode 0. */
+			if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0)
+				st.st_ino = FUSE_UNKNOWN_INO_DOT;
+			if (filler(dbuf, e->name, &st, 0, ff) != 0) {
+				r = ERR_ALLOC_FAIL;
+				break;
+			}
+		}
+		sftp_names_clear(&n);
+		if (r != 0)
+			break;
+	}
+	sftp_names_clear(&n);
+	(void)path;
+	(void)offset;
+	return neg(r);
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	int r = sftp_close(f->client, &f->handle);
+
+	file_free(f);
+	(void)path;
+	return neg(r);
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftp_attrs a = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	r = sftp_mkdir(c, remote, &a);
+	return neg(refine_exists(c, remote, r));
+}
+
+static int op_rmdir(const char *path)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	int r, d;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	r = sftp_rmdir(c, remote);
+	if (generic_failure(r)) {
+		/* rmdir(2): ENOTDIR for a non-directory, else it was not empty. */
+		d = is_dir(c, remote);
+		if (d == 0)
+			r = ERR_NOT_DIRECTORY;
+		else if (d == 1)
+			r = ERR_NOT_EMPTY;
+	}
+	return neg(r);
+}
+
+static int op_unlink(const char *path)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	r = sftp_remove(c, remote);
+	/* unlink(2) of a directory is EISDIR on Linux. */
+	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
+		r = ERR_IS_DIRECTORY;
+	return neg(r);
+}
+
+/* rename(2) errors a local file system gives when the target is in the way. */
+static int refine_rename(struct sftp_client *c, const char *from, const char *to, int r)
+{
+	int sd, td;
+
+	if (!generic_failure(r))
+		return r;
+	sd = is_dir(c, from);
+	td = is_dir(c, to);
+	if (sd == 1 && td == 1)
+		return ERR_NOT_EMPTY;
+	if (sd == 1 && td == 0)
+		return ERR_NOT_DIRECTORY;
+	if (sd == 0 && td == 1)
+		return ERR_IS_DIRECTORY;
+	return r;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *rfrom = rpath(fs, from);
+	g_autofree char *rto = rpath(fs, to);
+	int r;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL; /* SFTP has no atomic exchange */
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL;
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if (flags & RENAME_NOREPLACE) {
+		/* Plain SSH_FXP_RENAME never replaces (filexfer-02 §6.5);
+		 * OpenSSH implements it with link(2)+unlink(2), so an
+		 * existing target fails atomically. */
+		r = sftp_rename(c, rfrom, rto);
+		if (generic_failure(r) && is_dir(c, rto) >= 0)
+			r = ERR_FILE_EXISTS;
+		return neg(r);
+	}
+	r = sftp_posix_rename(c, rfrom, rto);
+	return neg(refine_rename(c, rfrom, rto, r));
+}
+
+/* Absolute targets inside the mounted directory as relative ones (sshfs
+ * transform_symlinks): "/base/a/b" seen from "/base/x/link" is "../a/b". */
+static char *transform_target(const struct sftpfs *fs, const char *path, const char *target)
+{
+	size_t blen = strlen(fs->base);
+	const char *inside;
+	GString *out;
+
+	if (target[0] != '/' || strcmp(fs->base, "/") == 0)
+		inside = target[0] == '/' ? target : NULL;
+	else if (strncmp(target, fs->base, blen) == 0 && (target[blen] == '/' || target[blen] == '\0'))
+		inside = target + blen;
+	else
+		inside = NULL;
+	if (inside == NULL)
+		return g_strdup(target);
+	if (*inside == '\0')
+		inside = "/";
+	/* Drop the common leading directories of path and inside, then
+	 * climb out of path's remaining directories. */
+	{
+		const char *p = path;
+		const char *t = inside;
+		const char *lp = path;
+		const char *lt = inside;
+
+		while (*p != '\0' && *p == *t) {
+			if (*p == '/') {
+				lp = p;
+				lt = t;
+			}
+			p++;
+			t++;
+		}
+		out = g_string_new(NULL);
+		for (const char *q = lp + 1; *q != '\0'; q++) {
+			if (*q == '/')
+				g_string_append(out, "../");
+		}
+		g_string_append(out, lt + 1);
+		if (out->len == 0)
+			g_string_append(out, ".");
+	}
+	return g_string_free(out, FALSE);
+}
+
+static int op_readlink(const char *path, char *out, size_t size)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	char *target = NULL;
+	g_autofree char *shown = NULL;
+	int r;
+
+	if (size == 0)
+		return -EINVAL;
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if ((r = sftp_readlink(c, remote, &target)) != 0)
+		return neg(r);
+	if (fs->opts->contain_symlinks &&
+	    (target[0] == '/' || strcmp(target, "..") == 0 || g_str_has_prefix(target, "../") ||
+	     strstr(target, "/../") != NULL || g_str_has_suffix(target, "/.."))) {
+		free(target);
+		return -EPERM;
+	}
+	shown = fs->opts->transform_symlinks ? transform_target(fs, path, target) : g_strdup(target);
+	free(target);
+	g_strlcpy(out, shown, size);
+	return 0;
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, linkpath);
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	r = sftp_symlink(c, target, remote);
+	return neg(refine_exists(c, remote, r));
+}
+
+static int op_link(const char *from, const char *to)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *rfrom = rpath(fs, from);
+	g_autofree char *rto = rpath(fs, to);
+	int r;
+
+	if (fs->opts->disable_hardlink)
+		return -ENOSYS;
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if (!sftp_client_has(c, SFTP_EXT_HARDLINK))
+		return -ENOSYS;
+	r = sftp_hardlink(c, rfrom, rto);
+	return neg(refine_exists(c, rto, r));
+}
+
+/* SETSTAT or, with an open handle, FSETSTAT. */
+static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = NULL;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if (fi != NULL && fi->fh != 0) {
+		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+		r = sftp_fsetstat(f->client, &f->handle, a);
+	} else {
+		remote = rpath(fs, path);
+		r = sftp_setstat(c, remote, a);
+	}
+	return neg(r);
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct sftp_attrs a = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
+
+	return setattrs(path, fi, &a);
+}
+
+/* Current attributes, for requests that must carry fields we keep. */
+static int current_attrs(const char *path, struct fuse_file_info *fi, struct sftp_attrs *a)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = NULL;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return r;
+	if (fi != NULL && fi->fh != 0) {
+		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+		return sftp_fstat(f->client, &f->handle, a);
+	}
+	remote = rpath(fs, path);
+	return sftp_stat(c, remote, a);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_attrs cur = { 0 };
+	struct sftp_attrs a = { .flags = SFTP_ATTR_UIDGID };
+	int r;
+
+	/* SFTP sets uid and gid together: keep the one chown(2) leaves alone. */
+	if (uid == (uid_t)-1 || gid == (gid_t)-1) {
+		if ((r = current_attrs(path, fi, &cur)) != 0)
+			return neg(r);
+		a.uid = cur.uid;
+		a.gid = cur.gid;
+		sftp_attrs_clear(&cur);
+	}
+	if (uid != (uid_t)-1 && idmap_uid_to_remote(fs, uid, &a.uid) != 0)
+		return -EPERM;
+	if (gid != (gid_t)-1 && idmap_gid_to_remote(fs, gid, &a.gid) != 0)
+		return -EPERM;
+	return setattrs(path, fi, &a);
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct sftp_attrs a = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
+
+	if (size < 0)
+		return -EINVAL;
+	return setattrs(path, fi, &a);
+}
+
+static uint32_t time_of(const struct timespec *ts, uint32_t keep, time_t now)
+{
+	if (ts->tv_nsec == UTIME_OMIT)
+		return keep;
+	if (ts->tv_nsec == UTIME_NOW)
+		return (uint32_t)now;
+	return (uint32_t)ts->tv_sec;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct sftp_attrs cur = { 0 };
+	struct sftp_attrs a = { .flags = SFTP_ATTR_ACMODTIME };
+	time_t now = time(NULL);
+	int r;
+
+	/* SFTP v3 sets atime and mtime together, in whole seconds. */
+	if (tv[0].tv_nsec == UTIME_OMIT || tv[1].tv_nsec == UTIME_OMIT) {
+		if (tv[0].tv_nsec == UTIME_OMIT && tv[1].tv_nsec == UTIME_OMIT)
+			return 0;
+		if ((r = current_attrs(path, fi, &cur)) != 0)
+			return neg(r);
+	}
+	a.atime = time_of(&tv[0], cur.atime, now);
+	a.mtime = time_of(&tv[1], cur.mtime, now);
+	sftp_attrs_clear(&cur);
+	return setattrs(path, fi, &a);
+}
+
+static uint32_t pflags_of(int flags)
+{
+	uint32_t p = 0;
+
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		p = SFTP_FXF_READ;
+		break;
+	case O_WRONLY:
+		p = SFTP_FXF_WRITE;
+		break;
+	default:
+		p = SFTP_FXF_READ | SFTP_FXF_WRITE;
+		break;
+	}
+	if (flags & O_APPEND)
+		p |= SFTP_FXF_APPEND;
+	if (flags & O_CREAT)
+		p |= SFTP_FXF_CREAT;
+	if (flags & O_TRUNC)
+		p |= SFTP_FXF_TRUNC;
+	if (flags & O_EXCL)
+		p |= SFTP_FXF_EXCL;
+	return p;
+}
+
+static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi, bool create)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	uint32_t pflags = pflags_of(fi->flags);
+	struct sftp_attrs a = { 0 };
+	struct sftpfs_file *f;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if (create) {
+		pflags |= SFTP_FXF_CREAT;
+		a.flags = SFTP_ATTR_PERMISSIONS;
+		a.permissions = (fs->opts->workarounds & WORKAROUND_CREATEMODE) ? 0 : (mode & 07777);
+	}
+	f = file_new(c, current_generation(fs), path, pflags, false);
+	r = sftp_open(c, remote, pflags, create ? &a : NULL, &f->handle);
+	if (r != 0) {
+		if (pflags & SFTP_FXF_EXCL)
+			r = refine_exists(c, remote, r);
+		else if (generic_failure(r) && (pflags & SFTP_FXF_WRITE) && is_dir(c, remote) == 1)
+			r = ERR_IS_DIRECTORY;
+		file_free(f);
+		return neg(r);
+	}
+	if (fs->opts->direct_io)
+		fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	return open_common(path, 0, fi, false);
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return open_common(path, mode, fi, true);
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	struct fuse_file_info fi = { .flags = O_WRONLY | O_CREAT | O_EXCL };
+	struct sftpfs_file *f;
+	int r;
+
+	/* SFTP can create regular files only; devices, FIFOs and sockets
+	 * get EPERM, as on a file system that does not support them. */
+	(void)rdev;
+	if (!S_ISREG(mode))
+		return -EPERM;
+	if ((r = open_common(path, mode, &fi, true)) != 0)
+		return r;
+	f = (struct sftpfs_file *)(uintptr_t)fi.fh;
+	r = sftp_close(f->client, &f->handle);
+	file_free(f);
+	return neg(r);
+}
+
+static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	size_t done = 0;
+	int r = 0;
+
+	(void)path;
+	if (offset < 0)
+		return -EINVAL;
+	/* A short count means end of file to the kernel, so fill the buffer. */
+	while (done < size) {
+		size_t got = 0;
+
+		r = sftp_read(f->client, &f->handle, (uint64_t)offset + done, out + done, size - done, &got);
+		if (r == ERR_EOF) {
+			r = 0;
+			break;
+		}
+		if (r != 0 || got == 0)
+			break;
+		done += got;
+	}
+	if (r != 0 && done == 0)
+		return neg(r);
+	return (int)done;
+}
+
+static int op_write(const char *path, const char *data, size_t size, off_t offset, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	int r;
+
+	(void)path;
+	if (offset < 0)
+		return -EINVAL;
+	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
+	 * own end of file whatever offset we send, even if the file grew. */
+	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
+	if (r != 0) {
+		g_mutex_lock(&f->lock);
+		if (f->write_err == 0)
+			f->write_err = r;
+		g_mutex_unlock(&f->lock);
+		return neg(r);
+	}
+	return (int)size;
+}
+
+/* The first write error since the last report, cleared by reporting it. */
+static int take_write_err(struct sftpfs_file *f)
+{
+	int r;
+
+	g_mutex_lock(&f->lock);
+	r = f->write_err;
+	f->write_err = 0;
+	g_mutex_unlock(&f->lock);
+	return r;
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+
+	/* Writes are acknowledged before write() returns, so at close() the
+	 * data is already on the server (close-to-open). */
+	(void)path;
+	return neg(take_write_err(f));
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	int r = take_write_err(f);
+
+	(void)path;
+	(void)datasync;
+	if (r == 0 && sftp_client_has(f->client, SFTP_EXT_FSYNC) && (f->pflags & SFTP_FXF_WRITE))
+		r = sftp_fsync(f->client, &f->handle);
+	return neg(r);
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	int r = sftp_close(f->client, &f->handle);
+
+	(void)path;
+	file_free(f);
+	return neg(r);
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftp_statvfs v = { 0 };
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	memset(st, 0, sizeof(*st));
+	if (!sftp_client_has(c, SFTP_EXT_STATVFS)) {
+		/* No statvfs@: report a large, empty file system (as sshfs). */
+		st->f_bsize = st->f_frsize = 512;
+		st->f_blocks = st->f_bfree = st->f_bavail = 1000ULL * 1024 * 1024 * 1024 / 512;
+		st->f_files = st->f_ffree = st->f_favail = 1000000000;
+		st->f_namemax = 255;
+		return 0;
+	}
+	if ((r = sftp_statvfs(c, remote, &v)) != 0)
+		return neg(r);
+	st->f_bsize = v.bsize;
+	st->f_frsize = v.frsize;
+	st->f_blocks = v.blocks;
+	st->f_bfree = v.bfree;
+	st->f_bavail = v.bavail;
+	st->f_files = v.files;
+	st->f_ffree = v.ffree;
+	st->f_favail = v.favail;
+	st->f_fsid = v.fsid;
+	st->f_namemax = v.namemax;
+	return 0;
+}
+
+static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi_in, off_t off_in,
+				  const char *path_out, struct fuse_file_info *fi_out, off_t off_out, size_t len,
+				  int flags)
+{
+	struct sftpfs_file *in = (struct sftpfs_file *)(uintptr_t)fi_in->fh;
+	struct sftpfs_file *out = (struct sftpfs_file *)(uintptr_t)fi_out->fh;
+	struct sftp_attrs a = { 0 };
+	uint64_t n;
+	int r;
+
+	(void)path_in;
+	(void)path_out;
+	if (flags != 0 || off_in < 0 || off_out < 0)
+		return -EINVAL;
+	if (in->client != out->client || !sftp_client_has(in->client, SFTP_EXT_COPY_DATA))
+		return -EOPNOTSUPP; /* the kernel falls back to read/write */
+	/* copy-data stops at end of file without saying where; the source size
+	 * gives the count copy_file_range(2) must return. */
+	if ((r = sftp_fstat(in->client, &in->handle, &a)) != 0)
+		return neg(r);
+	n = (a.flags & SFTP_ATTR_SIZE) && a.size > (uint64_t)off_in ? a.size - (uint64_t)off_in : 0;
+	sftp_attrs_clear(&a);
+	if (n > len)
+		n = len;
+	if (n > COPY_CHUNK_MAX)
+		n = COPY_CHUNK_MAX; /* a short count makes the caller come back */
+	if (n == 0)
+		return 0;
+	r = sftp_copy_data(in->client, &in->handle, (uint64_t)off_in, n, &out->handle, (uint64_t)off_out);
+	return r != 0 ? neg(r) : (ssize_t)n;
+}
+
+static int op_access(const char *path, int mask)
+{
+	struct sftpfs *fs = sftpfs_get();
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftp_attrs a = { 0 };
+	struct stat st;
+	uid_t uid = getuid();
+	unsigned bits;
+	int r;
+
+	if ((r = sftpfs_client(fs, &c)) != 0)
+		return neg(r);
+	if ((r = sftp_stat(c, remote, &a)) != 0)
+		return neg(r);
+	attrs_to_stat(fs, &a, &st);
+	sftp_attrs_clear(&a);
+	if (mask == F_OK)
+		return 0;
+	/* The permission check a local file system makes, on the attributes
+	 * as this mount shows them; the server still decides each request. */
+	if (uid == 0) {
+		if ((mask & X_OK) && !S_ISDIR(st.st_mode) && !(st.st_mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	if (st.st_uid == uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (st.st_gid == getgid())
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	if (((mask & R_OK) && !(bits & 4)) || ((mask & W_OK) && !(bits & 2)) || ((mask & X_OK) && !(bits & 1)))
+		return -EACCES;
+	return 0;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
+{
+	return -ENOTSUP;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	return -ENOTSUP;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	return -ENOTSUP;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	return -ENOTSUP;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct sftpfs *fs = fuse_get_context()->private_data;
+
+	/* Unlinked open files go away on the server at once: a remote
+	 * directory must not collect .fuse_hidden files. */
+	cfg->hard_remove = 1;
+	cfg->nullpath_ok = 1;
+	cfg->use_ino = 0;
+	if (fs->opts->direct_io)
+		cfg->direct_io = 1;
+	(void)conn;
+	return fs;
+}
+
+const struct fuse_operations sftpfs_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.truncate = op_truncate,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.statfs = op_statfs,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.access = op_access,
+	.create = op_create,
+	.utimens = op_utimens,
+	.copy_file_range = op_copy_file_range,
+};

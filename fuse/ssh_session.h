@@ -1,0 +1,22 @@
+/*
+ * ssh_session.h - the daemon's SSH transport (ssh.c): the resolved
+ * configuration, identities and known_hosts policy of one mount, from which
+ * SFTP clients over our own SSH connection are made.
+ */
+#ifndef SFTPFS_FUSE_SSH_SESSION_H
+#define SFTPFS_FUSE_SSH_SESSION_H
+
+#include "options.h"
+#include "sftp.h"
+
+struct ssh_session;
+
+/* Resolves ssh_config, reads password_stdin, loads keys and opens the
+ * agent; prints a one-line message on failure. */
+int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out) MUST_CHECK;
+/* Connects, verifies the host key, authenticates and starts SFTP
+ * (initialised); closes the session's previous connection first. */
+int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out) MUST_CHECK;
+void ssh_session_free(struct ssh_session *s);
+
+#endif

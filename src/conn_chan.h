@@ -1,0 +1,41 @@
+/*
+ * conn_chan.h - byte-stream channels of a connection for layers built on
+ * conn (the SFTP wiring in conn_sftp.c, later ProxyJump's direct-tcpip).
+ *
+ * A conn_stream is a session channel running a subsystem or command. Its
+ * callbacks run on the connection's I/O thread and must not block.
+ * conn_stream_send() may be called from any thread: it queues and wakes the
+ * I/O thread. After on_close has run, sends fail with ERR_CONN_CLOSED; the
+ * stream itself is freed by conn_close().
+ */
+#ifndef SFTPFS_CONN_CHAN_H
+#define SFTPFS_CONN_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "err.h"
+
+struct conn_stream;
+
+struct conn_stream_ops {
+	/* Bytes from the channel; a negative return closes the channel. */
+	int (*on_data)(void *ctx, const uint8_t *data, size_t len);
+	/* The channel or connection is gone; called once. */
+	void (*on_close)(void *ctx, int err);
+};
+
+/* Open a session channel and request subsystem name. Blocking (not from the I/O thread). */
+int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
+			       struct conn_stream **out) MUST_CHECK;
+/*
+ * The owner of ctx is going away: ops will not run again once this returns
+ * (it waits for a callback in progress, unless called from inside one), and
+ * the channel is closed. Must be called before on_close if ctx dies first.
+ */
+void conn_stream_detach(struct conn_stream *s);
+/* Queue bytes toward the server; never blocks on the peer. */
+int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len) MUST_CHECK;
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * conn_sftp.c - conn_start_sftp(): an SFTP client (sftp.h) wired to a
+ * "subsystem sftp" session channel (RFC 4254 §6.5) of a connection.
+ *
+ * The link between the two lives as long as either side needs it: channel
+ * data goes to sftp_client_input on the I/O thread; the SFTP client's sends
+ * are queued on the stream; when the channel or connection dies the client
+ * is shut down; when the client is freed first, the stream is detached and
+ * its channel closed (sftp_client_set_cleanup).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "conn.h"
+#include "conn_chan.h"
+#include "log.h"
+#include "sftp.h"
+
+struct sftp_link {
+	pthread_mutex_t lock;       /* protects stream */
+	struct conn_stream *stream; /* NULL once the channel is gone */
+	struct sftp_client *sftp;
+};
+
+static int link_send(void *ctx, const uint8_t *data, size_t len)
+{
+	struct sftp_link *l = ctx;
+	int r = ERR_CONN_CLOSED;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->stream != NULL)
+		r = conn_stream_send(l->stream, data, len);
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+static int link_on_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct sftp_link *l = ctx;
+	int r = sftp_client_input(l->sftp, data, len);
+
+	if (r != 0)
+		log_error(LOG_CAT_SFTP, "SFTP stream corrupt: %s", err_str(r));
+	return r;
+}
+
+static void link_on_close(void *ctx, int err)
+{
+	struct sftp_link *l = ctx;
+
+	pthread_mutex_lock(&l->lock);
+	l->stream = NULL;
+	pthread_mutex_unlock(&l->lock);
+	sftp_client_shutdown(l->sftp, err != 0 ? err : ERR_CONN_CLOSED);
+}
+
+/* sftp_client_free: the client goes first; cut the stream loose. */
+static void link_cleanup(void *ctx)
+{
+	struct sftp_link *l = ctx;
+	struct conn_stream *s;
+
+	pthread_mutex_lock(&l->lock);
+	s = l->stream;
+	l->stream = NULL;
+	pthread_mutex_unlock(&l->lock);
+	if (s != NULL)
+		conn_stream_detach(s);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static const struct conn_stream_ops link_ops = {
+	.on_data = link_on_data,
+	.on_close = link_on_close,
+};
+
+int conn_start_sftp(struct conn *c, struct sftp_client **out)
+{
+	struct sftp_link *l;
+	struct conn_stream *s = NULL;
+	int r;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return ERR_ALLOC_FAIL;
+	pthread_mutex_init(&l->lock, NULL);
+	if ((l->sftp = sftp_client_new(link_send, l)) == NULL) {
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return ERR_ALLOC_FAIL;
+	}
+	sftp_client_set_cleanup(l->sftp, link_cleanup, l);
+	if ((r = conn_stream_open_subsystem(c, "sftp", &link_ops, l, &s)) != 0) {
+		/* The stream (if any) saw on_close; freeing the client frees l. */
+		sftp_client_shutdown(l->sftp, r);
+		sftp_client_free(l->sftp);
+		return r;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->stream = s;
+	pthread_mutex_unlock(&l->lock);
+	*out = l->sftp;
+	return 0;
+}

@@ -1,0 +1,246 @@
+/*
+ * fsop.c - runs one file system call and prints its result as the errno
+ * name ("OK", "ENOENT", "EEXIST", ...), so the daemon's bats tests can check
+ * the exact errno of each operation on a mount, including calls the shell
+ * cannot make (renameat2 flags, O_EXCL, copy_file_range, xattrs, mknod,
+ * 64-bit pwrite/pread). Exit status 0 whatever the call returned; 2 on a
+ * usage error.
+ *
+ *   fsop open PATH FLAGS [MODE]     FLAGS: comma list of rdonly wronly rdwr
+ *                                   creat excl trunc append directory
+ *   fsop mkdir|rmdir|unlink|stat|lstat PATH
+ *   fsop rename FROM TO [noreplace|exchange]
+ *   fsop link FROM TO | symlink TARGET LINK
+ *   fsop mknod PATH reg|fifo|chr
+ *   fsop setxattr|getxattr|listxattr|removexattr PATH
+ *   fsop copy FROM TO               copy_file_range of the whole file
+ *   fsop access PATH f|r|w|x|rw
+ *   fsop ftruncate PATH SIZE | fsync PATH
+ *   fsop pwrite PATH OFFSET TEXT | pread PATH OFFSET LEN
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static int report(long r)
+{
+	if (r < 0) {
+		const char *name = strerrorname_np(errno);
+		printf("%s\n", name != NULL ? name : "E?");
+	} else {
+		printf("OK\n");
+	}
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: fsop OP ARGS... (see the comment in tests/tools/fsop.c)\n");
+	return 2;
+}
+
+static int open_flags(const char *list)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} names[] = {
+		{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
+		{ "creat", O_CREAT },   { "excl", O_EXCL },     { "trunc", O_TRUNC },
+		{ "append", O_APPEND }, { "directory", O_DIRECTORY },
+	};
+	char *copy = strdup(list);
+	char *save = NULL;
+	int flags = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strcmp(t, names[i].name) == 0) {
+				flags |= names[i].flag;
+				break;
+			}
+		}
+		if (i == sizeof(names) / sizeof(names[0])) {
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return flags;
+}
+
+static long long number(const char *s)
+{
+	char *end = NULL;
+	long long v = strtoll(s, &end, 0);
+
+	if (*s == '\0' || *end != '\0') {
+		fprintf(stderr, "fsop: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op;
+	int fd;
+	long r;
+
+	if (argc < 3)
+		return usage();
+	op = argv[1];
+	if (strcmp(op, "open") == 0 && argc >= 4) {
+		int flags = open_flags(argv[3]);
+		if (flags < 0)
+			return usage();
+		fd = open(argv[2], flags | O_CLOEXEC, argc > 4 ? (mode_t)number(argv[4]) : 0644);
+		report(fd);
+		if (fd >= 0 && close(fd) != 0)
+			printf("close: %s\n", strerrorname_np(errno));
+		return 0;
+	}
+	if (strcmp(op, "mkdir") == 0)
+		return report(mkdir(argv[2], 0755));
+	if (strcmp(op, "rmdir") == 0)
+		return report(rmdir(argv[2]));
+	if (strcmp(op, "unlink") == 0)
+		return report(unlink(argv[2]));
+	if (strcmp(op, "stat") == 0 || strcmp(op, "lstat") == 0) {
+		struct stat st;
+		return report(op[0] == 's' ? stat(argv[2], &st) : lstat(argv[2], &st));
+	}
+	if (strcmp(op, "rename") == 0 && argc >= 4) {
+		unsigned flags = 0;
+		if (argc > 4 && strcmp(argv[4], "noreplace") == 0)
+			flags = RENAME_NOREPLACE;
+		else if (argc > 4 && strcmp(argv[4], "exchange") == 0)
+			flags = RENAME_EXCHANGE;
+		else if (argc > 4)
+			return usage();
+		return report(renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], flags));
+	}
+	if (strcmp(op, "link") == 0 && argc >= 4)
+		return report(link(argv[2], argv[3]));
+	if (strcmp(op, "symlink") == 0 && argc >= 4)
+		return report(symlink(argv[2], argv[3]));
+	if (strcmp(op, "mknod") == 0 && argc >= 4) {
+		mode_t type = strcmp(argv[3], "reg") == 0    ? S_IFREG
+			      : strcmp(argv[3], "fifo") == 0 ? S_IFIFO
+			      : strcmp(argv[3], "chr") == 0  ? S_IFCHR
+							     : 0;
+		if (type == 0)
+			return usage();
+		return report(mknod(argv[2], type | 0644, type == S_IFCHR ? makedev(1, 3) : 0));
+	}
+	if (strcmp(op, "setxattr") == 0)
+		return report(setxattr(argv[2], "user.sftpfs", "v", 1, 0));
+	if (strcmp(op, "getxattr") == 0) {
+		char v[16];
+		return report(getxattr(argv[2], "user.sftpfs", v, sizeof(v)));
+	}
+	if (strcmp(op, "listxattr") == 0) {
+		char v[256];
+		r = listxattr(argv[2], v, sizeof(v));
+		/* An empty list is as good as ENOTSUP to callers; say which. */
+		if (r == 0) {
+			printf("EMPTY\n");
+			return 0;
+		}
+		return report(r);
+	}
+	if (strcmp(op, "removexattr") == 0)
+		return report(removexattr(argv[2], "user.sftpfs"));
+	if (strcmp(op, "copy") == 0 && argc >= 4) {
+		int in = open(argv[2], O_RDONLY | O_CLOEXEC);
+		int out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		struct stat st;
+		loff_t left;
+
+		if (in < 0 || out < 0 || fstat(in, &st) != 0)
+			return report(-1);
+		for (left = st.st_size; left > 0; left -= r) {
+			r = (long)copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+			if (r <= 0)
+				break;
+		}
+		if (left > 0 && r < 0)
+			return report(r);
+		if (close(out) != 0)
+			return report(-1);
+		close(in);
+		return report(left == 0 ? 0 : -1);
+	}
+	if (strcmp(op, "access") == 0 && argc >= 4) {
+		int mode = 0;
+		if (strchr(argv[3], 'r') != NULL)
+			mode |= R_OK;
+		if (strchr(argv[3], 'w') != NULL)
+			mode |= W_OK;
+		if (strchr(argv[3], 'x') != NULL)
+			mode |= X_OK;
+		return report(access(argv[2], mode == 0 ? F_OK : mode));
+	}
+	if (strcmp(op, "ftruncate") == 0 && argc >= 4) {
+		fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return report(fd);
+		r = ftruncate(fd, (off_t)number(argv[3]));
+		report(r);
+		close(fd);
+		return 0;
+	}
+	if (strcmp(op, "fsync") == 0) {
+		fd = open(argv[2], O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return report(fd);
+		if (write(fd, "", 0) < 0 || fsync(fd) != 0) {
+			report(-1);
+			close(fd);
+			return 0;
+		}
+		return report(close(fd));
+	}
+	if (strcmp(op, "pwrite") == 0 && argc >= 5) {
+		size_t len = strlen(argv[4]);
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return report(fd);
+		r = pwrite(fd, argv[4], len, (off_t)number(argv[3]));
+		if (r >= 0 && (size_t)r != len) {
+			printf("SHORT\n");
+			close(fd);
+			return 0;
+		}
+		if (r >= 0)
+			r = close(fd);
+		return report(r);
+	}
+	if (strcmp(op, "pread") == 0 && argc >= 5) {
+		long long len = number(argv[4]);
+		char *b = malloc((size_t)len + 1);
+		fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (b == NULL || fd < 0)
+			return report(-1);
+		r = pread(fd, b, (size_t)len, (off_t)number(argv[3]));
+		if (r < 0)
+			return report(r);
+		fwrite(b, 1, (size_t)r, stdout);
+		printf("\n");
+		free(b);
+		close(fd);
+		return 0;
+	}
+	return usage();
+}
