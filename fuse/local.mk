@@ -28,7 +28,8 @@ tests_tools_fsop_SOURCES = tests/tools/fsop.c
 DAEMON_INTEGRATION_TESTS = \
 	tests/integration/daemon-ops.bats \
 	tests/integration/daemon-ssh.bats \
-	tests/integration/daemon-cli.bats
+	tests/integration/daemon-cli.bats \
+	tests/integration/daemon-tools.bats
 EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)
@@ -38,3 +39,13 @@ endif
 dist_man_MANS += man/sftpfs.1
 TESTS += tests/unit/daemon-docs.sh
 EXTRA_DIST += tests/unit/daemon-docs.sh scripts/demo-mount
+
+# Fuzz target for the command-line parser; its corpus is replayed by make check.
+check_PROGRAMS += tests/fuzz/fuzz-options
+tests_fuzz_fuzz_options_SOURCES = tests/fuzz/fuzz-options.c $(DAEMON_OPTIONS_SOURCES) $(FUZZ_MAIN)
+tests_fuzz_fuzz_options_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
+tests_fuzz_fuzz_options_CFLAGS = $(AM_CFLAGS) $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_options_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_options_LDADD = $(CORE_LIBS)
+TESTS += tests/fuzz/fuzz-options.sh
+EXTRA_DIST += tests/fuzz/fuzz-options.sh tests/fuzz/corpus/options

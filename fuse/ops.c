@@ -26,6 +26,9 @@
  * FUSE_UNKNOWN_INO is not public). */
 #define FUSE_UNKNOWN_INO_DOT 0xffffffffu
 
+/* Largest read and write the kernel is asked to send in one request. */
+#define FUSE_REQUEST_MAX (1024u * 1024)
+
 /* Largest server-side copy one copy_file_range call asks for. */
 #define COPY_CHUNK_MAX ((uint64_t)1 << 30)
 
@@ -444,11 +447,18 @@ static int op_link(const char *from, const char *to)
 	return neg(refine_exists(c, rto, r));
 }
 
-/* SETSTAT or, with an open handle, FSETSTAT. */
+/*
+ * FSETSTAT with an open handle; otherwise lsetstat@openssh.com, because the
+ * kernel hands us the very inode to change: a symlink's own times and owner
+ * (lutimes, lchown from cp -a, tar, rsync) must not reach its target, which
+ * plain SETSTAT would follow. Without the extension, a symlink's attributes
+ * cannot be set (EOPNOTSUPP) and other files use SETSTAT.
+ */
 static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
+	struct sftp_attrs cur = { 0 };
 	g_autofree char *remote = NULL;
 	int r;
 
@@ -456,11 +466,17 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 		return neg(r);
 	if (fi != NULL && fi->fh != 0) {
 		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		r = sftp_fsetstat(f->client, &f->handle, a);
-	} else {
-		remote = rpath(fs, path);
-		r = sftp_setstat(c, remote, a);
+		return neg(sftp_fsetstat(f->client, &f->handle, a));
 	}
+	remote = rpath(fs, path);
+	if (sftp_client_has(c, SFTP_EXT_LSETSTAT))
+		return neg(sftp_lsetstat(c, remote, a));
+	if ((r = sftp_lstat(c, remote, &cur)) == 0 && (cur.flags & SFTP_ATTR_PERMISSIONS) &&
+	    S_ISLNK(cur.permissions))
+		r = ERR_NOT_SUPPORTED;
+	sftp_attrs_clear(&cur);
+	if (r == 0)
+		r = sftp_setstat(c, remote, a);
 	return neg(r);
 }
 
@@ -486,7 +502,7 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 		return sftp_fstat(f->client, &f->handle, a);
 	}
 	remote = rpath(fs, path);
-	return sftp_stat(c, remote, a);
+	return sftp_lstat(c, remote, a);
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -637,28 +653,101 @@ static int op_mknod(const char *path, mode_t mode, dev_t rdev)
 	return neg(r);
 }
 
+/*
+ * One FUSE read as several READ requests in flight at once (each at most the
+ * server's read length), completed on the connection's I/O thread; the
+ * caller waits for all of them. Parts arrive in any order; the result is the
+ * data up to the first short part (end of file).
+ */
+struct read_batch {
+	GMutex lock;
+	GCond cond;
+	unsigned pending; /* protected by lock */
+	int err;          /* first error, protected by lock */
+};
+
+struct read_part {
+	struct read_batch *batch;
+	char *dst;
+	size_t want;
+	size_t got; /* written by the callback before pending drops */
+};
+
+static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct read_part *p = ctx;
+	struct read_batch *b = p->batch;
+
+	if (err == 0 && len > p->want)
+		err = ERR_PROTOCOL; /* more than asked for */
+	if (err == 0) {
+		memcpy(p->dst, data, len);
+		p->got = len;
+	}
+	g_mutex_lock(&b->lock);
+	if (err != 0 && err != ERR_EOF && b->err == 0)
+		b->err = err;
+	b->pending--;
+	g_cond_signal(&b->cond);
+	g_mutex_unlock(&b->lock);
+}
+
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	size_t done = 0;
+	struct sftp_limits lim;
+	struct read_batch b = { 0 };
+	struct read_part *parts;
+	size_t chunk, n, done = 0;
 	int r = 0;
 
 	(void)path;
 	if (offset < 0)
 		return -EINVAL;
-	/* A short count means end of file to the kernel, so fill the buffer. */
-	while (done < size) {
-		size_t got = 0;
+	if (size == 0)
+		return 0;
+	sftp_client_limits(f->client, &lim);
+	chunk = lim.read_length > 0 && lim.read_length < size ? (size_t)lim.read_length : size;
+	n = (size + chunk - 1) / chunk;
+	parts = g_malloc0_n(n, sizeof(*parts));
+	g_mutex_init(&b.lock);
+	g_cond_init(&b.cond);
+	for (size_t i = 0; i < n; i++) {
+		size_t off = i * chunk;
 
-		r = sftp_read(f->client, &f->handle, (uint64_t)offset + done, out + done, size - done, &got);
-		if (r == ERR_EOF) {
-			r = 0;
+		parts[i].batch = &b;
+		parts[i].dst = out + off;
+		parts[i].want = size - off < chunk ? size - off : chunk;
+		g_mutex_lock(&b.lock);
+		b.pending++;
+		g_mutex_unlock(&b.lock);
+		r = sftp_read_async(f->client, &f->handle, (uint64_t)offset + off, parts[i].want, 0,
+				    read_part_done, &parts[i]);
+		if (r != 0) {
+			/* Not queued: its callback will not run. */
+			g_mutex_lock(&b.lock);
+			b.pending--;
+			g_mutex_unlock(&b.lock);
+			n = i;
 			break;
 		}
-		if (r != 0 || got == 0)
-			break;
-		done += got;
 	}
+	g_mutex_lock(&b.lock);
+	while (b.pending > 0)
+		g_cond_wait(&b.cond, &b.lock);
+	if (r == 0)
+		r = b.err;
+	g_mutex_unlock(&b.lock);
+	/* A short count means end of file to the kernel: stop at the first
+	 * part that came back short. */
+	for (size_t i = 0; i < n; i++) {
+		done += parts[i].got;
+		if (parts[i].got < parts[i].want)
+			break;
+	}
+	g_free(parts);
+	g_cond_clear(&b.cond);
+	g_mutex_clear(&b.lock);
 	if (r != 0 && done == 0)
 		return neg(r);
 	return (int)done;
@@ -863,7 +952,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	if (fs->opts->direct_io)
 		cfg->direct_io = 1;
-	(void)conn;
+	/* Large requests: a 1 MiB write becomes several pipelined WRITEs,
+	 * a 1 MiB read several READs in flight (op_read). */
+	if (conn->max_write < FUSE_REQUEST_MAX)
+		conn->max_write = FUSE_REQUEST_MAX;
+	if (conn->max_readahead < FUSE_REQUEST_MAX)
+		conn->max_readahead = FUSE_REQUEST_MAX;
 	return fs;
 }
 

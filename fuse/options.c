@@ -308,6 +308,11 @@ static int fail(char **errmsg, const char *fmt, ...)
 	g_free(*errmsg);
 	*errmsg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
+	/* One line, whatever the user typed into the quoted argument. */
+	for (char *p = *errmsg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	return ERR_CONFIG;
 }
 

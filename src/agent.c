@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,8 +55,9 @@ static const struct {
 };
 
 struct agent {
-	pthread_mutex_t lock; /* serialises requests on fd */
+	pthread_mutex_t lock; /* serialises requests on fd; protects broken */
 	int fd;
+	bool broken; /* an exchange failed midway: the stream is out of step */
 };
 
 int agent_open(const char *path, struct agent **out)
@@ -184,6 +186,10 @@ static int agent_request(struct agent *a, const struct buf *req, struct buf *rep
 	if ((r = buf_put_stringb(frame, req)) != 0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
+	if (a->broken) {
+		r = ERR_CONN_CLOSED;
+		goto unlock;
+	}
 	if ((r = write_all(a->fd, buf_peek(frame), buf_len(frame))) != 0 || (r = read_all(a->fd, hdr, 4)) != 0)
 		goto unlock;
 	if ((hdrb = buf_from(hdr, sizeof(hdr))) == NULL) {
@@ -201,6 +207,9 @@ static int agent_request(struct agent *a, const struct buf *req, struct buf *rep
 		goto unlock;
 	r = read_all(a->fd, p, len);
 unlock:
+	/* After a partial exchange the next reply could be mistaken for this one's: give up. */
+	if (r != 0)
+		a->broken = true;
 	pthread_mutex_unlock(&a->lock);
 out:
 	buf_free(hdrb);
@@ -265,6 +274,10 @@ int agent_parse_identities(const uint8_t *msg, size_t len, struct agent_identiti
 		r = sshkey_from_blob(blob, bloblen, &k);
 		if (r == ERR_KEY_TYPE_UNKNOWN) {
 			/* Security keys, DSA…: not for us, as OpenSSH skips what it cannot use. */
+			for (char *c = comment; *c != '\0'; c++) {
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?'; /* no terminal control sequences into the log */
+			}
 			log_debug(LOG_CAT_AUTH, "agent key \"%s\": unsupported type, skipped", comment);
 			free(comment);
 			continue;
@@ -313,6 +326,10 @@ int agent_parse_sign_response(const uint8_t *msg, size_t len, struct buf *sig)
 		goto out;
 	if (slen > SSH_SIGNATURE_BLOB_MAX) {
 		r = ERR_STRING_TOO_LARGE;
+		goto out;
+	}
+	if (slen == 0) {
+		r = ERR_INVALID_FORMAT;
 		goto out;
 	}
 	r = buf_put(sig, s, slen);

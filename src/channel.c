@@ -115,7 +115,9 @@ void chanmgr_fail_all(struct chanmgr *cm, int err)
 	}
 }
 
-int chan_open_session(struct chanmgr *cm, const struct chan_callbacks *cb, void *ctx, struct chan **out)
+/* RFC 4254 §5.1 CHANNEL_OPEN of type; for "direct-tcpip" host/port follow (§7.2). */
+static int chan_open(struct chanmgr *cm, const char *type, const char *host, uint16_t port,
+		     const struct chan_callbacks *cb, void *ctx, struct chan **out)
 {
 	struct chan *ch;
 	unsigned id;
@@ -139,16 +141,36 @@ int chan_open_session(struct chanmgr *cm, const struct chan_callbacks *cb, void 
 	ch->cb = *cb;
 	ch->ctx = ctx;
 	cm->chans[id] = ch;
-	/* RFC 4254 §5.1 CHANNEL_OPEN "session" */
 	buf_reset(cm->msg);
-	if ((r = buf_put_u8(cm->msg, SSH2_MSG_CHANNEL_OPEN)) != 0 || (r = buf_put_cstring(cm->msg, "session")) != 0 ||
+	if ((r = buf_put_u8(cm->msg, SSH2_MSG_CHANNEL_OPEN)) != 0 || (r = buf_put_cstring(cm->msg, type)) != 0 ||
 	    (r = buf_put_u32(cm->msg, id)) != 0 || (r = buf_put_u32(cm->msg, SSH_CHANNEL_WINDOW_DEFAULT)) != 0 ||
-	    (r = buf_put_u32(cm->msg, SSH_CHANNEL_PACKET_DEFAULT)) != 0 || (r = send_msg(cm)) != 0) {
-		chan_free(ch);
-		return r;
-	}
+	    (r = buf_put_u32(cm->msg, SSH_CHANNEL_PACKET_DEFAULT)) != 0)
+		goto fail;
+	/* §7.2: host and port to connect, originator address and port (we have none: loopback, 0). */
+	if (host != NULL &&
+	    ((r = buf_put_cstring(cm->msg, host)) != 0 || (r = buf_put_u32(cm->msg, port)) != 0 ||
+	     (r = buf_put_cstring(cm->msg, "127.0.0.1")) != 0 || (r = buf_put_u32(cm->msg, 0)) != 0))
+		goto fail;
+	if ((r = send_msg(cm)) != 0)
+		goto fail;
 	*out = ch;
 	return 0;
+fail:
+	chan_free(ch);
+	return r;
+}
+
+int chan_open_session(struct chanmgr *cm, const struct chan_callbacks *cb, void *ctx, struct chan **out)
+{
+	return chan_open(cm, "session", NULL, 0, cb, ctx, out);
+}
+
+int chan_open_direct_tcpip(struct chanmgr *cm, const char *host, uint16_t port, const struct chan_callbacks *cb,
+			   void *ctx, struct chan **out)
+{
+	if (host == NULL)
+		return ERR_INVALID_ARGUMENT;
+	return chan_open(cm, "direct-tcpip", host, port, cb, ctx, out);
 }
 
 static int chan_request(struct chan *ch, const char *type, const char *arg)
@@ -236,6 +258,8 @@ int chan_write(struct chan *ch, const uint8_t *data, size_t len)
 
 	if (ch->state == CHAN_CLOSING || ch->eof_sent)
 		return ERR_CONN_CLOSED;
+	if (len == 0)
+		return 0;
 	if ((r = buf_put(ch->txq, data, len)) != 0)
 		return r;
 	return chan_flush(ch);

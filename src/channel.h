@@ -59,6 +59,9 @@ unsigned chanmgr_count(const struct chanmgr *cm);
 
 /* RFC 4254 §6.1: open a "session" channel; on_open reports the outcome. */
 int chan_open_session(struct chanmgr *cm, const struct chan_callbacks *cb, void *ctx, struct chan **out) MUST_CHECK;
+/* RFC 4254 §7.2: a "direct-tcpip" channel to host:port (ProxyJump hops); on_open reports. */
+int chan_open_direct_tcpip(struct chanmgr *cm, const char *host, uint16_t port, const struct chan_callbacks *cb,
+			   void *ctx, struct chan **out) MUST_CHECK;
 /* RFC 4254 §6.5: "subsystem" / "exec" with want_reply; on_request reports. */
 int chan_request_subsystem(struct chan *ch, const char *name) MUST_CHECK;
 int chan_request_exec(struct chan *ch, const char *command) MUST_CHECK;

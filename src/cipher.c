@@ -184,17 +184,17 @@ static void gcm_iv_increment(uint8_t iv[static 12])
 	}
 }
 
-static int gcm_crypt(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t *data, size_t n, uint8_t *tag)
+static int gcm_crypt(struct cipher_ctx *c, const uint8_t *aad, size_t aadlen, uint8_t *data, size_t n, uint8_t *tag)
 {
 	int outl;
 
-	if (c->alg->kind != CIPHER_AES_GCM || n > INT32_MAX)
+	if (c->alg->kind != CIPHER_AES_GCM || n > INT32_MAX || aadlen > INT32_MAX)
 		return ERR_INTERNAL;
 	if (EVP_CipherInit_ex(c->main, NULL, NULL, NULL, c->gcm_iv, c->encrypt ? 1 : 0) != 1)
 		return ERR_LIBCRYPTO;
 	if (!c->encrypt && EVP_CIPHER_CTX_ctrl(c->main, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1)
 		return ERR_LIBCRYPTO;
-	if (EVP_CipherUpdate(c->main, NULL, &outl, aad, 4) != 1)
+	if (aadlen > 0 && EVP_CipherUpdate(c->main, NULL, &outl, aad, (int)aadlen) != 1)
 		return ERR_LIBCRYPTO;
 	if (n > 0 && (EVP_CipherUpdate(c->main, data, &outl, data, (int)n) != 1 || (size_t)outl != n))
 		return ERR_LIBCRYPTO;
@@ -206,19 +206,20 @@ static int gcm_crypt(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t 
 	return 0;
 }
 
-int cipher_gcm_seal(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t *data, size_t n, uint8_t tag[static 16])
+int cipher_gcm_seal(struct cipher_ctx *c, const uint8_t *aad, size_t aadlen, uint8_t *data, size_t n,
+		    uint8_t tag[static 16])
 {
-	return gcm_crypt(c, aad, data, n, tag);
+	return gcm_crypt(c, aad, aadlen, data, n, tag);
 }
 
-int cipher_gcm_open(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t *data, size_t n,
+int cipher_gcm_open(struct cipher_ctx *c, const uint8_t *aad, size_t aadlen, uint8_t *data, size_t n,
 		    const uint8_t tag[static 16])
 {
 	uint8_t t[16];
 	int r;
 
 	memcpy(t, tag, sizeof(t));
-	r = gcm_crypt(c, aad, data, n, t);
+	r = gcm_crypt(c, aad, aadlen, data, n, t);
 	if (r != 0)
 		wipe(data, n); /* never hand out unauthenticated plaintext */
 	return r;
@@ -302,7 +303,7 @@ int cipher_chachapoly_seal(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, siz
 	return chacha_poly_tag(c, seq, pkt, len, tag);
 }
 
-int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, size_t len, const uint8_t tag[static 16])
+int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, size_t len, const uint8_t got[static 16])
 {
 	uint8_t expect[16];
 	int r;
@@ -312,7 +313,7 @@ int cipher_chachapoly_open(struct cipher_ctx *c, uint32_t seq, uint8_t *pkt, siz
 	if ((r = chacha_poly_tag(c, seq, pkt, len, expect)) != 0)
 		return r;
 	/* Authenticate before decrypting anything but the length. */
-	if (ct_memcmp(expect, tag, sizeof(expect)) != 0)
+	if (ct_memcmp(expect, got, sizeof(expect)) != 0)
 		return ERR_MAC_INVALID;
 	if ((r = chacha_set_iv(c->hdr, seq, 0, false)) != 0 || (r = chacha_xor(c->hdr, pkt, 4)) != 0 ||
 	    (r = chacha_set_iv(c->main, seq, 1, false)) != 0 || (r = chacha_xor(c->main, pkt + 4, len - 4)) != 0)

@@ -59,14 +59,15 @@ const struct cipher_alg *cipher_ctx_alg(const struct cipher_ctx *c);
 int cipher_ctr_crypt(struct cipher_ctx *c, uint8_t *data, size_t n) MUST_CHECK;
 
 /*
- * AES-GCM: seal or open one packet in place. aad is the 4-byte packet length;
- * data/n the rest of the packet; tag 16 bytes (written when sealing, checked
- * when opening: ERR_MAC_INVALID). The invocation counter (RFC 5647 §7.1)
- * advances after every packet.
+ * AES-GCM: seal or open one packet in place. aad is the 4-byte packet length
+ * in SSH (RFC 5647 §7.3; other lengths serve known-answer tests); data/n the
+ * rest of the packet; tag 16 bytes (written when sealing, checked when
+ * opening: ERR_MAC_INVALID, and the data is wiped). The invocation counter
+ * (RFC 5647 §7.1) advances after every packet.
  */
-int cipher_gcm_seal(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t *data, size_t n,
+int cipher_gcm_seal(struct cipher_ctx *c, const uint8_t *aad, size_t aadlen, uint8_t *data, size_t n,
 		    uint8_t tag[static 16]) MUST_CHECK;
-int cipher_gcm_open(struct cipher_ctx *c, const uint8_t aad[static 4], uint8_t *data, size_t n,
+int cipher_gcm_open(struct cipher_ctx *c, const uint8_t *aad, size_t aadlen, uint8_t *data, size_t n,
 		    const uint8_t tag[static 16]) MUST_CHECK;
 
 /*

@@ -47,8 +47,10 @@ struct conn_stream {
 	struct chan *ch;                /* I/O thread only */
 	struct conn_stream_ops ops;
 	void *ctx;
-	char *what;                     /* subsystem name or command */
+	char *what;                     /* subsystem name, command, or direct-tcpip host */
 	bool is_exec;
+	bool is_tcpip;                  /* direct-tcpip to what:port */
+	uint16_t port;
 	const uint8_t *in;              /* exec stdin (borrowed until finished) */
 	size_t inlen;
 	struct buf *out;                /* exec stdout; I/O thread only until finished */
@@ -321,6 +323,10 @@ static void st_on_open(void *ctx, int result)
 	struct conn_stream *s = ctx;
 	int r = result;
 
+	if (r == 0 && s->is_tcpip) {
+		stream_ready(s, 0); /* no request: the channel is the connection */
+		return;
+	}
 	if (r == 0)
 		r = s->is_exec ? chan_request_exec(s->ch, s->what) : chan_request_subsystem(s->ch, s->what);
 	if (r != 0)
@@ -360,7 +366,7 @@ static int st_on_data(void *ctx, const uint8_t *data, size_t len)
 	int r = 0;
 
 	if (s->is_exec)
-		return s->out != NULL ? buf_put(s->out, data, len) : 0;
+		return s->out != NULL && len > 0 ? buf_put(s->out, data, len) : 0;
 	pthread_mutex_lock(&s->cb_lock);
 	if (!s->detached && s->ops.on_data != NULL)
 		r = s->ops.on_data(s->ctx, data, len);
@@ -398,13 +404,13 @@ static void st_on_close(void *ctx, int err)
 		s->ready_result = err != 0 ? err : ERR_CHANNEL_FAILED;
 	}
 	s->closed = true;
-	s->close_err = err != 0 ? err : ERR_CONN_CLOSED;
+	s->close_err = err; /* 0: closed by the protocol; else the connection died */
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (!s->is_exec) {
 		pthread_mutex_lock(&s->cb_lock);
 		if (!s->detached && s->ops.on_close != NULL)
-			s->ops.on_close(s->ctx, s->close_err);
+			s->ops.on_close(s->ctx, err != 0 ? err : ERR_CONN_CLOSED);
 		s->detached = true;
 		pthread_mutex_unlock(&s->cb_lock);
 	}
@@ -433,9 +439,10 @@ static int service_requests(struct conn *c)
 	c->rekey_requested = false;
 	for (s = c->streams; s != NULL; s = s->next) {
 		if (!s->started) {
-			s->started = true;
-			if (nstart < SSH_CHANNELS_MAX)
+			if (nstart < SSH_CHANNELS_MAX) {
+				s->started = true;
 				to_start[nstart++] = s;
+			}
 			continue;
 		}
 		if (s->ch == NULL || s->closed)
@@ -458,7 +465,9 @@ static int service_requests(struct conn *c)
 		return r;
 	for (size_t i = 0; i < nstart; i++) {
 		s = to_start[i];
-		if ((r = chan_open_session(c->cm, &stream_callbacks, s, &s->ch)) != 0)
+		r = s->is_tcpip ? chan_open_direct_tcpip(c->cm, s->what, s->port, &stream_callbacks, s, &s->ch)
+				: chan_open_session(c->cm, &stream_callbacks, s, &s->ch);
+		if (r != 0)
 			stream_ready(s, r);
 	}
 	for (s = c->streams; s != NULL; s = s->next) {
@@ -489,12 +498,11 @@ static void die(struct conn *c, int err)
 		cb(cbctx, err);
 }
 
-static void flush_disconnect(struct conn *c)
+/* Best effort, bounded: get our DISCONNECT (queued by us or by the transport on an error) out. */
+static void flush_output(struct conn *c)
 {
 	uint64_t until = io_now_ms() + CONN_CLOSE_FLUSH_MS;
 
-	if (transport_disconnect(c->t, SSH2_DISCONNECT_BY_APPLICATION, "disconnected by user") != 0)
-		return;
 	while (buf_len(transport_output(c->t)) > 0 && io_now_ms() < until) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
 
@@ -515,7 +523,8 @@ static void *io_thread(void *arg)
 		stop = c->stop;
 		pthread_mutex_unlock(&c->lock);
 		if (stop) {
-			flush_disconnect(c);
+			if (transport_disconnect(c->t, SSH2_DISCONNECT_BY_APPLICATION, "disconnected by user") == 0)
+				flush_output(c);
 			r = ERR_CONN_CLOSED;
 			break;
 		}
@@ -525,6 +534,8 @@ static void *io_thread(void *arg)
 		if (buf_len(transport_output(c->t)) < CONN_OUT_HIGH_WATER && (r = chanmgr_flush(c->cm)) != 0)
 			break;
 	}
+	if (r != ERR_CONN_CLOSED && r != ERR_SYSTEM)
+		flush_output(c);
 	if (r != ERR_CONN_CLOSED || !c->stop)
 		log_info(LOG_CAT_IO, "connection to %s closed: %s", c->host, err_str(r));
 	die(c, r);
@@ -728,14 +739,16 @@ static int stream_new(struct conn *c, const char *what, bool is_exec, struct con
  * Hand s to the I/O thread and wait until its channel is ready (or failed),
  * or closed when wait_close. s belongs to c afterwards (freed here if c is dead).
  */
-static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wait_close)
+static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wait_close, bool *freed)
 {
 	int r;
 
+	*freed = false;
 	pthread_mutex_lock(&c->lock);
 	if (c->dead || c->stop) {
 		pthread_mutex_unlock(&c->lock);
 		stream_free(s);
+		*freed = true;
 		return ERR_CONN_CLOSED;
 	}
 	s->next = c->streams;
@@ -746,8 +759,8 @@ static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wai
 	while (!(wait_close ? (s->closed || (s->ready_done && s->ready_result != 0)) : s->ready_done) && !c->dead)
 		pthread_cond_wait(&c->cond, &c->lock);
 	r = s->ready_done ? s->ready_result : c->dead_err;
-	if (r == 0 && wait_close && !s->closed)
-		r = c->dead_err;
+	if (r == 0 && wait_close)
+		r = s->closed ? s->close_err : c->dead_err;
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -756,6 +769,7 @@ int conn_stream_open_subsystem(struct conn *c, const char *name, const struct co
 			       struct conn_stream **out)
 {
 	struct conn_stream *s;
+	bool freed;
 	int r;
 
 	*out = NULL;
@@ -764,7 +778,7 @@ int conn_stream_open_subsystem(struct conn *c, const char *name, const struct co
 	s->ops = *ops;
 	s->ctx = ctx;
 	/* From here s belongs to c: freed by conn_close (or at once if c is dead). */
-	if ((r = stream_start_and_wait(c, s, false)) != 0)
+	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
 		return r;
 	*out = s;
 	return 0;
@@ -778,12 +792,34 @@ int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 	pthread_mutex_lock(&c->lock);
 	if (s->closed || c->dead || c->stop)
 		r = ERR_CONN_CLOSED;
-	else
+	else if (len > 0)
 		r = buf_put(s->pending, data, len);
+	else
+		r = 0;
 	pthread_mutex_unlock(&c->lock);
 	if (r == 0)
 		wake(c);
 	return r;
+}
+
+int conn_stream_open_direct_tcpip(struct conn *c, const char *host, uint16_t port, const struct conn_stream_ops *ops,
+				  void *ctx, struct conn_stream **out)
+{
+	struct conn_stream *s;
+	bool freed;
+	int r;
+
+	*out = NULL;
+	if ((r = stream_new(c, host, false, &s)) != 0)
+		return r;
+	s->is_tcpip = true;
+	s->port = port;
+	s->ops = *ops;
+	s->ctx = ctx;
+	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
+		return r;
+	*out = s;
+	return 0;
 }
 
 void conn_stream_detach(struct conn_stream *s)
@@ -807,6 +843,7 @@ void conn_stream_detach(struct conn_stream *s)
 int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inlen, struct buf *out, int *status)
 {
 	struct conn_stream *s;
+	bool freed;
 	int r;
 
 	*status = -1;
@@ -815,10 +852,26 @@ int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inl
 	s->in = in;
 	s->inlen = inlen;
 	s->out = out;
-	if ((r = stream_start_and_wait(c, s, true)) != 0)
+	r = stream_start_and_wait(c, s, true, &freed);
+	if (freed)
 		return r;
-	*status = s->status;
-	return 0;
+	if (r == 0)
+		*status = s->status;
+	/* A closed exec stream is no longer referenced by the I/O thread: free it now. */
+	pthread_mutex_lock(&c->lock);
+	if (s->closed || c->dead) {
+		struct conn_stream **pp;
+
+		for (pp = &c->streams; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == s) {
+				*pp = s->next;
+				stream_free(s);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
 int conn_sign_with_key(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t len,

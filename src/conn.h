@@ -92,10 +92,26 @@ int conn_start_sftp(struct conn *c, struct sftp_client **out) MUST_CHECK;
  */
 int conn_exec(struct conn *c, const char *command, const uint8_t *in, size_t inlen, struct buf *out,
 	      int *status) MUST_CHECK;
-/* Called once when the connection dies (I/O error, disconnect, keepalive timeout). */
+/*
+ * Called once when the connection dies (I/O error, disconnect, keepalive
+ * timeout), on the I/O thread, after every stream was closed (SFTP clients
+ * shut down with err). Not called for conn_close(). The callback must not
+ * call conn_close() itself (it would wait for its own thread).
+ */
 void conn_set_close_callback(struct conn *c, void (*cb)(void *ctx, int err), void *ctx);
-/* Closes and frees; pending SFTP requests fail. */
+/*
+ * Closes (DISCONNECT by application, bounded flush) and frees; pending SFTP
+ * requests fail with ERR_CONN_CLOSED. Not from the I/O thread. SFTP clients
+ * from conn_start_sftp() stay valid (shut down) until sftp_client_free().
+ */
 void conn_close(struct conn *c);
+
+/*
+ * ProxyJump: open a connection to p->host:p->port through a "direct-tcpip"
+ * channel of jump (RFC 4254 §7.2), then conn_open() over it (p->fd is
+ * ignored). Close the returned connection before jump.
+ */
+int conn_open_via(struct conn *jump, const struct conn_params *p, struct conn **out) MUST_CHECK;
 
 /* Negotiated algorithms and counters, for logs and the test tool. */
 struct conn_info {

@@ -30,6 +30,12 @@ struct conn_stream_ops {
 int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
 			       struct conn_stream **out) MUST_CHECK;
 /*
+ * Open a "direct-tcpip" channel (RFC 4254 §7.2) to host:port as seen from the
+ * server: the byte stream of a ProxyJump hop. Blocking (not from the I/O thread).
+ */
+int conn_stream_open_direct_tcpip(struct conn *c, const char *host, uint16_t port, const struct conn_stream_ops *ops,
+				  void *ctx, struct conn_stream **out) MUST_CHECK;
+/*
  * The owner of ctx is going away: ops will not run again once this returns
  * (it waits for a callback in progress, unless called from inside one), and
  * the channel is closed. Must be called before on_close if ctx dies first.

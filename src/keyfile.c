@@ -33,7 +33,11 @@
 #define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
 #define OPENSSH_END "-----END OPENSSH PRIVATE KEY-----"
 
-/* Ciphers an openssh-key-v1 file may use for its private section. */
+/*
+ * Ciphers an openssh-key-v1 file may use for its private section: every one
+ * `ssh-keygen -Z` accepts except chacha20-poly1305@openssh.com (never a
+ * default, and its key-file use is OpenSSH-internal), which is refused.
+ */
 struct key_cipher {
 	const char *name;
 	const EVP_CIPHER *(*evp)(void); /* NULL: "none" */
@@ -50,7 +54,10 @@ static const struct key_cipher key_ciphers[] = {
 	 .block_len = 16, .tag_len = 16},
 	{.name = "aes128-ctr", .evp = EVP_aes_128_ctr, .key_len = 16, .iv_len = 16, .block_len = 16},
 	{.name = "aes192-ctr", .evp = EVP_aes_192_ctr, .key_len = 24, .iv_len = 16, .block_len = 16},
+	{.name = "aes128-cbc", .evp = EVP_aes_128_cbc, .key_len = 16, .iv_len = 16, .block_len = 16},
+	{.name = "aes192-cbc", .evp = EVP_aes_192_cbc, .key_len = 24, .iv_len = 16, .block_len = 16},
 	{.name = "aes256-cbc", .evp = EVP_aes_256_cbc, .key_len = 32, .iv_len = 16, .block_len = 16},
+	{.name = "3des-cbc", .evp = EVP_des_ede3_cbc, .key_len = 24, .iv_len = 8, .block_len = 8},
 	{.name = "aes128-gcm@openssh.com", .evp = EVP_aes_128_gcm, .key_len = 16, .iv_len = 12,
 	 .block_len = 16, .tag_len = 16},
 };
@@ -226,6 +233,9 @@ static int decrypt_section(const struct key_cipher *c, const uint8_t *kdfopts, s
 	int r, outl = 0, finl = 0;
 
 	*out = NULL;
+	/* At least the two check words; also keeps buf_put away from zero-length appends. */
+	if (enclen < 8)
+		return ERR_INVALID_FORMAT;
 	if ((plain = buf_new(KEY_FILE_MAX)) == NULL)
 		return ERR_ALLOC_FAIL;
 	if (c->evp == NULL) {
@@ -308,8 +318,8 @@ out:
 }
 
 /* The binary openssh-key-v1 structure (after base64). */
-static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passphrase, struct sshkey **out,
-			    char **comment)
+static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passphrase, bool public_only,
+			    struct sshkey **out, char **comment)
 {
 	struct buf *b = NULL, *priv = NULL;
 	const struct key_cipher *c;
@@ -358,6 +368,13 @@ static int parse_openssh_v1(const uint8_t *bin, size_t binlen, const char *passp
 	}
 	if ((r = buf_expect_end(b)) != 0)
 		goto out;
+	if (public_only) {
+		/* The header's public key is in the clear even when the rest is encrypted. */
+		*out = pubkey;
+		pubkey = NULL;
+		r = 0;
+		goto out;
+	}
 	if ((r = decrypt_section(c, kdfopts, kdfoptslen, kdfname, kdfnamelen, passphrase, enc, enclen, tag, &priv)) != 0)
 		goto out;
 	if ((r = buf_get_u32(priv, &check1)) != 0 || (r = buf_get_u32(priv, &check2)) != 0)
@@ -419,6 +436,17 @@ static const char *find_mem(const char *hay, size_t haylen, const char *needle)
 	return NULL;
 }
 
+/* Never let libcrypto ask the terminal for a passphrase: we were given one or none. */
+static int no_passphrase_cb(char *buf, size_t size, size_t *len, const OSSL_PARAM params[], void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)params;
+	(void)arg;
+	*len = 0;
+	return 0;
+}
+
 /* PEM, PKCS#1, PKCS#8 and SEC1 files through libcrypto's decoders. */
 static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out)
 {
@@ -440,8 +468,9 @@ static int parse_pem(const uint8_t *data, size_t len, const char *passphrase, st
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, NULL, NULL);
 	if (dctx == NULL)
 		return ERR_LIBCRYPTO;
-	if (passphrase != NULL &&
-	    OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase, strlen(passphrase)) != 1) {
+	if (passphrase != NULL ? OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)passphrase,
+								 strlen(passphrase)) != 1
+			       : OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase_cb, NULL) != 1) {
 		r = ERR_LIBCRYPTO;
 		goto out;
 	}
@@ -457,8 +486,8 @@ out:
 	return r;
 }
 
-int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out,
-			  char **comment)
+static int parse_private(const uint8_t *data, size_t len, const char *passphrase, bool public_only,
+			 struct sshkey **out, char **comment)
 {
 	const char *text = (const char *)data, *begin, *end;
 	uint8_t *bin = NULL;
@@ -471,8 +500,13 @@ int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphras
 	if (len > KEY_FILE_MAX)
 		return ERR_LIMIT_EXCEEDED;
 	if ((begin = find_mem(text, len, OPENSSH_BEGIN)) == NULL) {
-		if ((r = parse_pem(data, len, passphrase, out)) == 0 && comment != NULL &&
-		    (*comment = strdup("")) == NULL) {
+		if ((r = parse_pem(data, len, passphrase, out)) == 0 && public_only) {
+			struct sshkey *full = *out;
+
+			r = sshkey_demote(full, out);
+			sshkey_free(full);
+		}
+		if (r == 0 && comment != NULL && (*comment = strdup("")) == NULL) {
 			sshkey_free(*out);
 			*out = NULL;
 			return ERR_ALLOC_FAIL;
@@ -493,9 +527,38 @@ int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphras
 	}
 	if ((r = keyfile_base64_decode(begin, (size_t)(end - begin), true, &bin, &binlen)) != 0)
 		return r;
-	r = parse_openssh_v1(bin, binlen, passphrase, out, comment);
+	r = parse_openssh_v1(bin, binlen, passphrase, public_only, out, comment);
 	wipe(bin, binlen);
 	free(bin);
+	return r;
+}
+
+int keyfile_parse_private(const uint8_t *data, size_t len, const char *passphrase, struct sshkey **out,
+			  char **comment)
+{
+	return parse_private(data, len, passphrase, false, out, comment);
+}
+
+int keyfile_load_public_for(const char *path, struct sshkey **out)
+{
+	struct buf *b = NULL;
+	char *pubpath;
+	int r;
+
+	*out = NULL;
+	if ((r = read_file(path, true, &b)) == 0) {
+		r = parse_private(buf_peek(b), buf_len(b), NULL, true, out, NULL);
+		buf_free(b);
+		if (r == 0)
+			return 0;
+	}
+	/* Like ssh: fall back to "<path>.pub" (an encrypted PEM key, say). */
+	if ((pubpath = malloc(strlen(path) + 5)) == NULL)
+		return ERR_ALLOC_FAIL;
+	memcpy(pubpath, path, strlen(path));
+	memcpy(pubpath + strlen(path), ".pub", 5);
+	r = keyfile_load_public(pubpath, out);
+	free(pubpath);
 	return r;
 }
 
@@ -601,5 +664,21 @@ int keyfile_load_public(const char *path, struct sshkey **out)
 		p = nl != NULL ? nl + 1 : end;
 	}
 	buf_free(b);
+	return r;
+}
+
+int keyfile_attach_cert_file(const struct sshkey *priv, const char *certpath, struct sshkey **out)
+{
+	struct sshkey *cert = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = keyfile_load_public(certpath, &cert)) != 0)
+		return r;
+	if (!sshkey_is_cert(cert))
+		r = ERR_INVALID_FORMAT;
+	else
+		r = sshkey_attach_cert(priv, cert, out);
+	sshkey_free(cert);
 	return r;
 }

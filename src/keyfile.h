@@ -22,8 +22,24 @@
  * readable by group or others is refused (ERR_PERMISSION_DENIED).
  */
 int keyfile_load_private(const char *path, const char *passphrase, struct sshkey **out) MUST_CHECK;
+/*
+ * The public key of a private key file, without its passphrase (to offer it
+ * before asking for one, as ssh does): the clear public key in an
+ * openssh-key-v1 header, an unencrypted PEM key's public part, else the
+ * "<path>.pub" file.
+ */
+int keyfile_load_public_for(const char *path, struct sshkey **out) MUST_CHECK;
 /* Loads a "type base64 [comment]" public key or certificate file (first key line). */
 int keyfile_load_public(const char *path, struct sshkey **out) MUST_CHECK;
+
+/*
+ * A user certificate for priv: loads certpath (ssh looks for "<key>-cert.pub"
+ * next to the key, or uses CertificateFile) and returns a key that signs with
+ * priv and presents the certificate. ERR_NO_SUCH_FILE when there is no such
+ * file; ERR_KEY_NOT_FOUND when the certificate is for another key;
+ * ERR_INVALID_FORMAT when the file holds a plain key.
+ */
+int keyfile_attach_cert_file(const struct sshkey *priv, const char *certpath, struct sshkey **out) MUST_CHECK;
 
 /*
  * The same from memory. keyfile_parse_private: the whole file's bytes;

@@ -423,8 +423,9 @@ int knownhosts_add(const char *path, const char *host, uint16_t port, const stru
 	line = g_strdup_printf("%s %s %s\n", field, sshkey_plain_type_name(key), b64);
 	if ((r = make_parent_dir(path)) != 0)
 		goto out;
-	/* ssh opens known_hosts with fopen("a"): 0666 minus the umask. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+	/* ssh opens known_hosts with fopen("a"): 0666 minus the umask, following
+	 * symlinks (dotfile managers link ~/.ssh/known_hosts). */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		log_error(LOG_CAT_AUTH, "cannot open %s for appending: %s", path, strerror(errno));
 		r = ERR_SYSTEM;
@@ -435,7 +436,7 @@ int knownhosts_add(const char *path, const char *host, uint16_t port, const stru
 		goto out;
 	}
 	if (st.st_size > 0) {
-		int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
 		char last = '\n';
 
 		if (rfd >= 0) {
@@ -464,6 +465,18 @@ out:
 	g_free(b64);
 	g_free(line);
 	return r;
+}
+
+void knownhosts_verifier_init(struct knownhosts_verifier *v, const struct sshconfig *c)
+{
+	memset(v, 0, sizeof(*v));
+	v->user_files = (const char *const *)c->user_known_hosts;
+	v->n_user_files = c->n_user_known_hosts;
+	v->global_files = (const char *const *)c->global_known_hosts;
+	v->n_global_files = c->n_global_known_hosts;
+	v->strict = c->strict_host_key_checking;
+	v->hash_known_hosts = c->hash_known_hosts != 0;
+	v->batch_mode = c->batch_mode != 0;
 }
 
 void knownhosts_verifier_clear(struct knownhosts_verifier *v)

@@ -121,6 +121,12 @@ struct knownhosts_verifier {
 	char *message;
 };
 
+struct sshconfig;
+/* Fills v's policy from a resolved configuration (UserKnownHostsFile,
+ * GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, BatchMode);
+ * the file lists are borrowed from c, which must outlive v. */
+void knownhosts_verifier_init(struct knownhosts_verifier *v, const struct sshconfig *c);
+
 /*
  * verify_host_key callback: 0 to accept, or ERR_HOSTKEY_UNKNOWN /
  * ERR_HOSTKEY_CHANGED / ERR_HOSTKEY_REVOKED (also ERR_SYSTEM etc. when a file

@@ -100,4 +100,11 @@
  * (openssl/err.h includes it): hand them the real one as well. Outside the
  * include guard on purpose, so every inclusion reaches it.
  */
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
+#endif
 #include_next <limits.h>
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif

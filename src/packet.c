@@ -268,7 +268,7 @@ static int decompress_payload(struct packet_io *p, const uint8_t *data, size_t l
 		if (got > SSH_PAYLOAD_INFLATED_MAX - total)
 			return ERR_DECOMPRESS; /* bound on expansion */
 		total += got;
-		if ((r = buf_put(out, tmp, got)) != 0)
+		if (got > 0 && (r = buf_put(out, tmp, got)) != 0)
 			return r;
 		if (z->avail_in == 0 && z->avail_out != 0)
 			break;
@@ -281,7 +281,7 @@ static int decompress_payload(struct packet_io *p, const uint8_t *data, size_t l
 int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struct buf *out)
 {
 	struct packet_dir *d = &p->d[PACKET_TX];
-	size_t bs = d->cipher->block_size, maclen = dir_mac_len(d), padlen, len, total;
+	size_t bs = d->cipher->block_size, authlen = dir_mac_len(d), padlen, len, total;
 	bool aad = dir_aad(d);
 	uint8_t *pkt;
 	int r;
@@ -301,7 +301,7 @@ int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struc
 	if (padlen < 4)
 		padlen += bs;
 	len = 1 + plen + padlen;
-	total = 4 + len + maclen;
+	total = 4 + len + authlen;
 	if ((r = buf_reserve(out, total, &pkt)) != 0)
 		return r;
 	put32(pkt, (uint32_t)len);
@@ -318,7 +318,7 @@ int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struc
 		r = cipher_chachapoly_seal(d->cctx, d->seq, pkt, 4 + len, pkt + 4 + len);
 		break;
 	case CIPHER_AES_GCM:
-		r = cipher_gcm_seal(d->cctx, pkt, pkt + 4, len, pkt + 4 + len);
+		r = cipher_gcm_seal(d->cctx, pkt, 4, pkt + 4, len, pkt + 4 + len);
 		break;
 	case CIPHER_AES_CTR:
 		if (aad) {
@@ -363,7 +363,7 @@ static int deliver(struct packet_io *p, struct packet_dir *d, const uint8_t *pla
 
 static int read_aad(struct packet_io *p, struct packet_dir *d, struct buf *in, struct buf *payload)
 {
-	size_t bs = d->cipher->block_size, maclen = dir_mac_len(d), have = buf_len(in);
+	size_t bs = d->cipher->block_size, authlen = dir_mac_len(d), have = buf_len(in);
 	const uint8_t *raw = buf_peek(in);
 	uint8_t *w = p->work;
 	uint32_t len;
@@ -380,23 +380,23 @@ static int read_aad(struct packet_io *p, struct packet_dir *d, struct buf *in, s
 	/* The length is authenticated with the rest, so a bad one is simply fatal. */
 	if (len < 8 || len > SSH_PACKET_MAX || len % bs != 0)
 		return ERR_PROTOCOL;
-	if (have - 4 < (size_t)len + maclen)
+	if (have - 4 < (size_t)len + authlen)
 		return ERR_MESSAGE_INCOMPLETE;
-	memcpy(w, raw, 4 + len + maclen);
+	memcpy(w, raw, 4 + len + authlen);
 	switch (d->cipher->kind) {
 	case CIPHER_CHACHAPOLY:
 		r = cipher_chachapoly_open(d->cctx, d->seq, w, 4 + len, w + 4 + len);
 		break;
 	case CIPHER_AES_GCM:
-		r = cipher_gcm_open(d->cctx, w, w + 4, len, w + 4 + len);
+		r = cipher_gcm_open(d->cctx, w, 4, w + 4, len, w + 4 + len);
 		break;
 	case CIPHER_AES_CTR: {
-		uint8_t mac[PACKET_MAC_MAX];
+		uint8_t want[PACKET_MAC_MAX];
 
 		/* EtM: verify the MAC over length and ciphertext before decrypting. */
-		if ((r = mac_compute(d->mctx, d->seq, w, 4 + len, mac)) != 0)
+		if ((r = mac_compute(d->mctx, d->seq, w, 4 + len, want)) != 0)
 			break;
-		if (ct_memcmp(mac, w + 4 + len, maclen) != 0) {
+		if (ct_memcmp(want, w + 4 + len, authlen) != 0) {
 			r = ERR_MAC_INVALID;
 			break;
 		}
@@ -408,7 +408,7 @@ static int read_aad(struct packet_io *p, struct packet_dir *d, struct buf *in, s
 	}
 	if (r != 0)
 		return r;
-	if ((r = buf_consume(in, 4 + len + maclen)) != 0)
+	if ((r = buf_consume(in, 4 + len + authlen)) != 0)
 		return r;
 	count(d, 4 + len);
 	return deliver(p, d, w + 4, len, payload);
@@ -416,10 +416,10 @@ static int read_aad(struct packet_io *p, struct packet_dir *d, struct buf *in, s
 
 static int read_classic(struct packet_io *p, struct packet_dir *d, struct buf *in, struct buf *payload)
 {
-	size_t bs = d->cipher->block_size, maclen = dir_mac_len(d), have = buf_len(in);
+	size_t bs = d->cipher->block_size, authlen = dir_mac_len(d), have = buf_len(in);
 	const uint8_t *raw = buf_peek(in);
 	uint8_t *w = p->work;
-	uint8_t mac[PACKET_MAC_MAX];
+	uint8_t want[PACKET_MAC_MAX];
 	uint32_t len;
 	int r;
 
@@ -445,13 +445,13 @@ static int read_classic(struct packet_io *p, struct packet_dir *d, struct buf *i
 			 * then fail exactly as a MAC error would (OpenSSH packet.c
 			 * ssh_packet_start_discard).
 			 */
-			d->discard_left = SSH_PACKET_MAX + maclen;
+			d->discard_left = SSH_PACKET_MAX + authlen;
 			log_debug(LOG_CAT_TRANSPORT, "bad packet length; discarding");
 			return read_classic(p, d, in, payload);
 		}
 	}
 	len = d->first_len;
-	if (have - 4 < (size_t)len + maclen)
+	if (have - 4 < (size_t)len + authlen)
 		return ERR_MESSAGE_INCOMPLETE;
 	memcpy(w, d->first, bs);
 	memcpy(w + bs, raw + bs, 4 + len - bs);
@@ -460,12 +460,12 @@ static int read_classic(struct packet_io *p, struct packet_dir *d, struct buf *i
 	d->have_first = false;
 	wipe(d->first, sizeof(d->first));
 	if (d->mctx != NULL) {
-		if ((r = mac_compute(d->mctx, d->seq, w, 4 + len, mac)) != 0)
+		if ((r = mac_compute(d->mctx, d->seq, w, 4 + len, want)) != 0)
 			return r;
-		if (ct_memcmp(mac, raw + 4 + len, maclen) != 0)
+		if (ct_memcmp(want, raw + 4 + len, authlen) != 0)
 			return ERR_MAC_INVALID;
 	}
-	if ((r = buf_consume(in, 4 + len + maclen)) != 0)
+	if ((r = buf_consume(in, 4 + len + authlen)) != 0)
 		return r;
 	count(d, 4 + len);
 	return deliver(p, d, w + 4, len, payload);

@@ -253,3 +253,101 @@ int prompt_read_stdin(char **out)
 {
 	return read_line_fd(STDIN_FILENO, out);
 }
+
+/* Server-supplied text goes to the user's terminal: control characters are
+ * shown as '?' so a server cannot move the cursor or fake local output. */
+static char *sanitize(const char *s)
+{
+	char *out = strdup(s != NULL ? s : "");
+
+	if (out == NULL)
+		return NULL;
+	for (char *p = out; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			*p = '?';
+	}
+	return out;
+}
+
+int prompt_password(void *ctx, const char *user, const char *host, char **out)
+{
+	struct prompt_ctx *pc = ctx;
+	char *u, *h, *q;
+	int r;
+
+	*out = NULL;
+	if (pc != NULL && pc->password_stdin) {
+		/* sshfs password_stdin: one line, read once; a second request fails. */
+		if (pc->stdin_used)
+			return ERR_AUTH_FAILED;
+		pc->stdin_used = true;
+		return prompt_read_stdin(out);
+	}
+	if (pc != NULL && pc->batch_mode)
+		return ERR_AUTH_FAILED;
+	u = sanitize(user);
+	h = sanitize(host);
+	if (u == NULL || h == NULL) {
+		free(u);
+		free(h);
+		return ERR_ALLOC_FAIL;
+	}
+	/* sshconnect2.c userauth_passwd: "user@host's password: ". */
+	if (asprintf(&q, "%s@%s's password: ", u, h) < 0) {
+		free(u);
+		free(h);
+		return ERR_ALLOC_FAIL;
+	}
+	r = prompt_read(q, 0, out);
+	free(q);
+	free(u);
+	free(h);
+	return r;
+}
+
+int prompt_kbdint(void *ctx, const char *name, const char *instruction, uint32_t n,
+                  const char *const *prompts, const bool *echo, char **answers)
+{
+	struct prompt_ctx *pc = ctx;
+	int r = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		answers[i] = NULL;
+	if (pc != NULL && pc->batch_mode && n > 0)
+		return ERR_AUTH_FAILED;
+	/* sshconnect2.c input_userauth_info_req: name and instruction shown
+	 * when not empty, then each prompt with the echo the server asked for. */
+	if (n > 0) {
+		char *sn = sanitize(name), *si = sanitize(instruction);
+		int fd = open("/dev/tty", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+
+		if (fd >= 0) {
+			if (sn != NULL && *sn != '\0' && (write(fd, sn, strlen(sn)) < 0 || write(fd, "\n", 1) < 0))
+				r = ERR_SYSTEM;
+			if (si != NULL && *si != '\0' && (write(fd, si, strlen(si)) < 0 || write(fd, "\n", 1) < 0))
+				r = ERR_SYSTEM;
+			close(fd);
+		}
+		free(sn);
+		free(si);
+	}
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		char *q = sanitize(prompts[i]);
+
+		if (q == NULL) {
+			r = ERR_ALLOC_FAIL;
+			break;
+		}
+		r = prompt_read(q, echo[i] ? PROMPT_ECHO : 0, &answers[i]);
+		free(q);
+	}
+	if (r != 0) {
+		for (uint32_t i = 0; i < n; i++) {
+			prompt_free(answers[i]);
+			answers[i] = NULL;
+		}
+	}
+	return r;
+}

@@ -11,6 +11,7 @@
 #define SFTPFS_PROMPT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -36,5 +37,26 @@ int prompt_askpass(const char *askpass, const char *prompt, unsigned flags, char
 int prompt_read_stdin(char **out) MUST_CHECK;
 /* Wipes and frees an answer; NULL is allowed. */
 void prompt_free(char *answer);
+
+/* State for the authentication prompt callbacks below. */
+struct prompt_ctx {
+	bool password_stdin; /* sshfs -o password_stdin: the password is stdin's first line */
+	bool stdin_used;     /* set once that line was read */
+	bool batch_mode;     /* BatchMode: never ask */
+};
+
+/*
+ * conn_password_fn (conn.h): asks "user@host's password: " with echo off, or
+ * reads stdin's first line once when ctx->password_stdin. ctx may be NULL.
+ */
+int prompt_password(void *ctx, const char *user, const char *host, char **out) MUST_CHECK;
+/*
+ * conn_kbdint_fn (conn.h, RFC 4256 §3.2): shows the server's name and
+ * instruction, asks each prompt with the server's echo flag. Server text has
+ * its control characters replaced before it reaches the terminal. On error
+ * every answer is wiped and NULL.
+ */
+int prompt_kbdint(void *ctx, const char *name, const char *instruction, uint32_t n,
+                  const char *const *prompts, const bool *echo, char **answers) MUST_CHECK;
 
 #endif

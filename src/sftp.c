@@ -1,7 +1,8 @@
 /*
  * sftp.c - the SFTP v3 client core (draft-ietf-secsh-filexfer-02): the
  * request table keyed by id, the window, INIT/VERSION, input framing and
- * dispatch, and the synchronous and asynchronous operations.
+ * dispatch, and the synchronous and asynchronous v3 operations (the OpenSSH
+ * extensions are in sftp_ext.c).
  *
  * Threads: any number of callers build requests and wait on their own
  * condition; one I/O thread at a time feeds sftp_client_input(), which
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "sftp.h"
 #include "sftp_codec.h"
+#include "sftp_int.h"
 
 /* Client states (filexfer-02 §4: INIT must precede every request). */
 enum sftp_state {
@@ -51,6 +53,7 @@ struct sftp_req {
 };
 
 struct sftp_client {
+	uint64_t serial; /* unique per client in this process; stamps its handles */
 	sftp_send_fn send;
 	void *send_ctx;
 
@@ -70,7 +73,7 @@ struct sftp_client {
 	unsigned open_handles; /* handles the server holds for us, plus opens in flight */
 	void (*shutdown_cb)(void *ctx, int err);
 	void *shutdown_ctx;
-	/* written before READY, read-only after */
+	/* written during sftp_client_init (under lock), read-only after it returns */
 	struct sftp_version_info ver;
 	struct sftp_limits limits; /* effective */
 
@@ -95,11 +98,18 @@ const char *sftp_last_message(void)
 	return tls_message;
 }
 
-static void tls_reset(void)
+/* The client whose input this thread is processing (callbacks run here):
+ * blocking on the window or a reply here would deadlock the I/O thread. */
+static __thread const struct sftp_client *tls_in_input;
+
+void sftp_tls_reset(void)
 {
 	tls_status = SFTP_FX_NONE;
 	tls_message[0] = '\0';
 }
+
+/* Source of client serials (never 0, so a zeroed handle belongs to no client). */
+static uint64_t sftp_client_serials;
 
 struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx)
 {
@@ -114,6 +124,7 @@ struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx)
 		free(c);
 		return NULL;
 	}
+	c->serial = __atomic_add_fetch(&sftp_client_serials, 1, __ATOMIC_RELAXED);
 	c->send = send;
 	c->send_ctx = send_ctx;
 	g_mutex_init(&c->lock);
@@ -332,17 +343,25 @@ static int handle_packet(struct sftp_client *c, struct buf *pkt)
 	}
 	g_hash_table_remove(c->reqs, GUINT_TO_POINTER(id));
 	window_release(c, req);
+	g_mutex_unlock(&c->lock);
 	if (req->sync) {
+		/* Out of the table, the request is ours until done is set: copy
+		 * the body without the lock (its waiter cannot leave before). An
+		 * empty body needs no copy. */
+		struct buf *reply = buf_new(buf_len(pkt) + 1);
+		int err = 0;
+
+		if (reply == NULL || (buf_len(pkt) > 0 && buf_putb(reply, pkt) != 0))
+			err = ERR_ALLOC_FAIL;
+		g_mutex_lock(&c->lock);
 		req->reply_type = type;
-		req->reply = buf_new(buf_len(pkt) + 1);
-		if (req->reply == NULL || buf_putb(req->reply, pkt) != 0)
-			req->err = ERR_ALLOC_FAIL;
+		req->reply = reply;
+		req->err = err;
 		req->done = true;
 		g_cond_signal(&req->cond);
 		g_mutex_unlock(&c->lock);
 		return 0;
 	}
-	g_mutex_unlock(&c->lock);
 	if (req->read_cb != NULL)
 		complete_read(req, type, pkt);
 	else
@@ -388,6 +407,7 @@ int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
 	g_mutex_unlock(&c->lock);
 	if (r != 0)
 		return r;
+	tls_in_input = c;
 	while (len > 0) {
 		size_t n = buf_room(c->in);
 
@@ -402,6 +422,7 @@ int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
 		if ((r = process_packets(c)) != 0)
 			break;
 	}
+	tls_in_input = NULL;
 	if (r != 0)
 		sftp_client_shutdown(c, r);
 	return r;
@@ -410,7 +431,7 @@ int sftp_client_input(struct sftp_client *c, const uint8_t *data, size_t len)
 /* ---- requests ---- */
 
 /* A packet with room for length, type and id (filled in by req_submit). */
-static struct buf *pkt_new(uint8_t type)
+struct buf *sftp_pkt_new(uint8_t type)
 {
 	struct buf *b = buf_new(SFTP_PACKET_MAX + 4);
 
@@ -423,21 +444,51 @@ static struct buf *pkt_new(uint8_t type)
 	return b;
 }
 
-static int put_path(struct buf *b, const char *path)
+int sftp_put_path(struct buf *b, const char *path)
 {
 	if (path == NULL || strlen(path) > SFTP_PATH_MAX)
 		return ERR_INVALID_ARGUMENT;
 	return buf_put_cstring(b, path);
 }
 
-static int put_handle(struct buf *b, const struct sftp_handle *h)
+int sftp_put_handle(const struct sftp_client *c, struct buf *b, const struct sftp_handle *h)
 {
 	if (h == NULL || h->len == 0 || h->len > SFTP_HANDLE_MAX)
 		return ERR_INVALID_ARGUMENT;
+	/* A handle from another (earlier) client could name some other file
+	 * on this server: refuse it, the caller reopens by path. */
+	if (h->owner != c->serial)
+		return ERR_STALE;
 	return buf_put_string(b, h->data, h->len);
 }
 
-/* The type byte of a packet built by pkt_new (0 if none). */
+bool sftp_handle_belongs(const struct sftp_client *c, const struct sftp_handle *h)
+{
+	return h != NULL && h->len > 0 && h->owner == c->serial;
+}
+
+int sftp_handle_adopt(const struct sftp_client *c, const void *data, size_t len, struct sftp_handle *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > SFTP_HANDLE_MAX)
+		return ERR_INVALID_ARGUMENT;
+	memcpy(out->data, data, len);
+	out->len = (uint16_t)len;
+	out->owner = c->serial;
+	return 0;
+}
+
+int sftp_client_error(struct sftp_client *c)
+{
+	int r;
+
+	g_mutex_lock(&c->lock);
+	r = c->state == SFTP_STATE_CLOSED ? c->shutdown_err : 0;
+	g_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* The type byte of a packet built by sftp_pkt_new (0 if none). */
 static uint8_t pkt_type(const struct buf *pkt)
 {
 	uint8_t t;
@@ -457,6 +508,8 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 	uint32_t id;
 	int r;
 
+	if (tls_in_input == c)
+		nowait = true; /* never block the I/O thread */
 	g_mutex_lock(&c->lock);
 	for (;;) {
 		if (c->state != SFTP_STATE_READY) {
@@ -503,16 +556,22 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
  * One synchronous round trip: sends pkt (consumed), waits for the reply and
  * returns its type and body (after the id).
  */
-static int sftp_call(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
+int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
 {
 	struct sftp_req req = {.sync = true, .bytes = bytes};
 	int r;
 
 	*rtype = 0;
 	*reply = NULL;
-	tls_reset();
+	sftp_tls_reset();
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
+	if (tls_in_input == c) {
+		/* A synchronous call from a completion callback could never complete. */
+		log_error(LOG_CAT_SFTP, "sftp: synchronous request on the I/O thread refused");
+		buf_free(pkt);
+		return ERR_INVALID_ARGUMENT;
+	}
 	g_cond_init(&req.cond);
 	req.type = pkt_type(pkt);
 	r = req_submit(c, &req, pkt, false);
@@ -536,7 +595,7 @@ static int sftp_call(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8
 }
 
 /* A STATUS body: records it for sftp_last_status() and maps it. */
-static int status_result(struct buf *body, uint8_t req_type)
+int sftp_status_result(struct buf *body, uint8_t req_type)
 {
 	uint32_t code;
 	int r;
@@ -550,16 +609,16 @@ static int status_result(struct buf *body, uint8_t req_type)
 }
 
 /* Request answered by STATUS only. */
-static int call_status(struct sftp_client *c, struct buf *pkt)
+int sftp_call_status(struct sftp_client *c, struct buf *pkt)
 {
 	struct buf *body = NULL;
 	uint8_t rtype, qtype = 0;
 	int r;
 
 	qtype = pkt_type(pkt);
-	if ((r = sftp_call(c, pkt, 0, &rtype, &body)) != 0)
+	if ((r = sftp_call_raw(c, pkt, 0, &rtype, &body)) != 0)
 		return r;
-	r = rtype == SSH_FXP_STATUS ? status_result(body, qtype) : ERR_PROTOCOL;
+	r = rtype == SSH_FXP_STATUS ? sftp_status_result(body, qtype) : ERR_PROTOCOL;
 	buf_free(body);
 	return r;
 }
@@ -568,19 +627,19 @@ static int call_status(struct sftp_client *c, struct buf *pkt)
  * Request answered by a reply of type want, or by a STATUS that must not be
  * OK. On success *body holds the reply body (caller frees).
  */
-static int call_expect(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t want, struct buf **body)
+int sftp_call_expect(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t want, struct buf **body)
 {
 	uint8_t rtype, qtype = 0;
 	int r;
 
 	*body = NULL;
 	qtype = pkt_type(pkt);
-	if ((r = sftp_call(c, pkt, bytes, &rtype, body)) != 0)
+	if ((r = sftp_call_raw(c, pkt, bytes, &rtype, body)) != 0)
 		return r;
 	if (rtype == want)
 		return 0;
 	if (rtype == SSH_FXP_STATUS) {
-		r = status_result(*body, qtype);
+		r = sftp_status_result(*body, qtype);
 		if (r == 0)
 			r = ERR_PROTOCOL; /* OK where a result was due */
 	} else {
@@ -592,10 +651,9 @@ static int call_expect(struct sftp_client *c, struct buf *pkt, size_t bytes, uin
 	return r;
 }
 
-int sftp_client_init(struct sftp_client *c)
+int sftp_client_init_start(struct sftp_client *c)
 {
 	struct buf *pkt = NULL;
-	struct sftp_limits lim;
 	int r = ERR_INTERNAL;
 
 	g_mutex_lock(&c->lock);
@@ -608,41 +666,68 @@ int sftp_client_init(struct sftp_client *c)
 	g_mutex_unlock(&c->lock);
 
 	/* filexfer-02 §4: uint32 length, byte SSH_FXP_INIT, uint32 version; no id. */
-	if ((pkt = buf_new(16)) == NULL) {
-		r = ERR_ALLOC_FAIL;
-		goto fail;
-	}
-	if ((r = buf_put_u32(pkt, 5)) != 0 || (r = buf_put_u8(pkt, SSH_FXP_INIT)) != 0 ||
-	    (r = buf_put_u32(pkt, 3)) != 0 || (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt))) != 0)
-		goto fail;
+	if ((pkt = buf_new(16)) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = buf_put_u32(pkt, 5)) == 0 && (r = buf_put_u8(pkt, SSH_FXP_INIT)) == 0 &&
+	    (r = buf_put_u32(pkt, 3)) == 0)
+		r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt));
+	buf_free(pkt);
+	return r;
+}
+
+/* Bounds of the sizes derived from limits@openssh.com. Every READ/WRITE
+ * carries at most this much besides its data (id, handle, offset). */
+#define SFTP_IO_OVERHEAD 1024
+#define SFTP_IO_LEN_MIN 1024
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/*
+ * Effective sizes from a limits@ reply: the server's values, never above our
+ * own caps (limits.h), never below SFTP_IO_LEN_MIN (filexfer-02 §3 requires
+ * servers to take 34000-byte packets, so smaller claims are not honest). A
+ * zero length means "unknown" (use the default); zero handles, "no limit".
+ */
+static void limits_apply(const struct sftp_limits *server, struct sftp_limits *eff)
+{
+	uint64_t packet = server->packet_length != 0 ? server->packet_length : SFTP_PACKET_MAX;
+	uint64_t room;
+
+	packet = clamp_u64(packet, SFTP_IO_LEN_MIN + SFTP_IO_OVERHEAD, SFTP_PACKET_MAX);
+	room = packet - SFTP_IO_OVERHEAD;
+	eff->packet_length = packet;
+	eff->read_length = clamp_u64(server->read_length != 0 ? server->read_length : SFTP_IO_LEN_DEFAULT,
+	                             SFTP_IO_LEN_MIN, room < SFTP_READ_MAX ? room : SFTP_READ_MAX);
+	eff->write_length = clamp_u64(server->write_length != 0 ? server->write_length : SFTP_IO_LEN_DEFAULT,
+	                              SFTP_IO_LEN_MIN, room);
+	eff->open_handles = server->open_handles;
+}
+
+int sftp_client_init(struct sftp_client *c)
+{
+	struct sftp_limits lim;
+	int r = ERR_INTERNAL;
+
+	if ((r = sftp_client_init_start(c)) != 0)
+		return r;
 	g_mutex_lock(&c->lock);
 	while (c->state == SFTP_STATE_AWAIT_VERSION && c->init_err == 0)
 		g_cond_wait(&c->state_cond, &c->lock);
 	r = c->state == SFTP_STATE_READY ? 0 : (c->init_err != 0 ? c->init_err : ERR_PROTOCOL);
 	g_mutex_unlock(&c->lock);
 	if (r != 0)
-		goto fail;
+		return r;
 	log_debug(LOG_CAT_SFTP, "sftp: version 3, extensions 0x%x, SYMLINK order %s", c->ver.exts,
 	          c->ver.symlink_reversed ? "target, link (OpenSSH)" : "link, target (filexfer-02)");
 
 	if (c->ver.exts & SFTP_EXT_LIMITS) {
 		if ((r = sftp_query_limits(c, &lim)) != 0)
-			goto fail;
+			return r;
 		g_mutex_lock(&c->lock);
-		/* Honour the server's limits, never exceeding our own (limits.h). A
-		 * zero means "no limit" for handles and "unknown" for lengths. */
-		if (lim.packet_length != 0 && lim.packet_length < c->limits.packet_length)
-			c->limits.packet_length = lim.packet_length;
-		c->limits.read_length = lim.read_length != 0 ? lim.read_length : SFTP_IO_LEN_DEFAULT;
-		if (c->limits.read_length > SFTP_READ_MAX)
-			c->limits.read_length = SFTP_READ_MAX;
-		c->limits.write_length = lim.write_length != 0 ? lim.write_length : SFTP_IO_LEN_DEFAULT;
-		/* A WRITE carries id, handle and offset besides the data. */
-		if (c->limits.write_length > c->limits.packet_length - 1024)
-			c->limits.write_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
-		if (c->limits.read_length > c->limits.packet_length - 1024)
-			c->limits.read_length = c->limits.packet_length > 2048 ? c->limits.packet_length - 1024 : 1024;
-		c->limits.open_handles = lim.open_handles;
+		limits_apply(&lim, &c->limits);
 		if (c->max_bytes < c->limits.read_length)
 			c->max_bytes = c->limits.read_length;
 		g_mutex_unlock(&c->lock);
@@ -650,11 +735,7 @@ int sftp_client_init(struct sftp_client *c)
 		          (unsigned long long)c->limits.read_length, (unsigned long long)c->limits.write_length,
 		          (unsigned long long)c->limits.open_handles);
 	}
-	buf_free(pkt);
 	return 0;
-fail:
-	buf_free(pkt);
-	return r;
 }
 
 uint32_t sftp_client_version(const struct sftp_client *c)
@@ -712,16 +793,16 @@ unsigned sftp_client_in_flight(struct sftp_client *c)
 /* Path-only requests answered by STATUS (REMOVE, RMDIR). */
 static int path_status(struct sftp_client *c, uint8_t type, const char *path)
 {
-	struct buf *pkt = pkt_new(type);
+	struct buf *pkt = sftp_pkt_new(type);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	return call_status(c, pkt);
+	return sftp_call_status(c, pkt);
 }
 
 /* Requests answered by ATTRS (STAT, LSTAT, FSTAT). */
@@ -730,7 +811,7 @@ static int call_attrs(struct sftp_client *c, struct buf *pkt, struct sftp_attrs 
 	struct buf *body = NULL;
 	int r;
 
-	if ((r = call_expect(c, pkt, 0, SSH_FXP_ATTRS, &body)) != 0)
+	if ((r = sftp_call_expect(c, pkt, 0, SSH_FXP_ATTRS, &body)) != 0)
 		return r;
 	if ((r = sftp_attrs_decode(body, out)) == 0 && (r = buf_expect_end(body)) != 0)
 		sftp_attrs_clear(out);
@@ -740,13 +821,13 @@ static int call_attrs(struct sftp_client *c, struct buf *pkt, struct sftp_attrs 
 
 static int stat_common(struct sftp_client *c, uint8_t type, const char *path, struct sftp_attrs *out)
 {
-	struct buf *pkt = pkt_new(type);
+	struct buf *pkt = sftp_pkt_new(type);
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -765,13 +846,13 @@ int sftp_lstat(struct sftp_client *c, const char *path, struct sftp_attrs *out)
 
 int sftp_fstat(struct sftp_client *c, const struct sftp_handle *h, struct sftp_attrs *out)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_FSTAT);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_FSTAT);
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = sftp_put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -780,30 +861,30 @@ int sftp_fstat(struct sftp_client *c, const struct sftp_handle *h, struct sftp_a
 
 int sftp_setstat(struct sftp_client *c, const char *path, const struct sftp_attrs *a)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_SETSTAT);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_SETSTAT);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	return call_status(c, pkt);
+	return sftp_call_status(c, pkt);
 }
 
 int sftp_fsetstat(struct sftp_client *c, const struct sftp_handle *h, const struct sftp_attrs *a)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_FSETSTAT);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_FSETSTAT);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	return call_status(c, pkt);
+	return sftp_call_status(c, pkt);
 }
 
 /* Reserves one open handle under the limits@ count. */
@@ -837,8 +918,8 @@ static int call_handle(struct sftp_client *c, struct buf *pkt, struct sftp_handl
 		buf_free(pkt);
 		return r;
 	}
-	if ((r = call_expect(c, pkt, 0, SSH_FXP_HANDLE, &body)) == 0)
-		r = sftp_handle_decode(body, out);
+	if ((r = sftp_call_expect(c, pkt, 0, SSH_FXP_HANDLE, &body)) == 0 && (r = sftp_handle_decode(body, out)) == 0)
+		out->owner = c->serial;
 	buf_free(body);
 	if (r != 0)
 		handle_release(c);
@@ -849,14 +930,14 @@ int sftp_open(struct sftp_client *c, const char *path, uint32_t pflags, const st
               struct sftp_handle *out)
 {
 	struct sftp_attrs none = {0};
-	struct buf *pkt = pkt_new(SSH_FXP_OPEN);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_OPEN);
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
 	/* filexfer-02 §6.3: string filename, uint32 pflags, ATTRS attrs. */
-	if ((r = put_path(pkt, path)) != 0 || (r = buf_put_u32(pkt, pflags)) != 0 ||
+	if ((r = sftp_put_path(pkt, path)) != 0 || (r = buf_put_u32(pkt, pflags)) != 0 ||
 	    (r = sftp_attrs_encode(pkt, attrs != NULL ? attrs : &none)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -866,13 +947,13 @@ int sftp_open(struct sftp_client *c, const char *path, uint32_t pflags, const st
 
 int sftp_opendir(struct sftp_client *c, const char *path, struct sftp_handle *out)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_OPENDIR);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_OPENDIR);
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -881,16 +962,16 @@ int sftp_opendir(struct sftp_client *c, const char *path, struct sftp_handle *ou
 
 int sftp_close(struct sftp_client *c, const struct sftp_handle *h)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_CLOSE);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_CLOSE);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = sftp_put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	r = call_status(c, pkt);
+	r = sftp_call_status(c, pkt);
 	/* Whatever the reply, the handle is gone from the server's table or unusable. */
 	g_mutex_lock(&c->lock);
 	if (c->open_handles > 0)
@@ -899,10 +980,11 @@ int sftp_close(struct sftp_client *c, const struct sftp_handle *h)
 	return r;
 }
 
-int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
-              size_t *got)
+/* One READ of at most the read limit. */
+static int read_one(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
+                    size_t *got)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_READ), *body = NULL;
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_READ), *body = NULL;
 	const uint8_t *data;
 	uint8_t rtype;
 	size_t n;
@@ -914,12 +996,12 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 	if (len > c->limits.read_length)
 		len = c->limits.read_length;
 	/* filexfer-02 §6.4: string handle, uint64 offset, uint32 len. */
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	if ((r = sftp_call(c, pkt, len, &rtype, &body)) != 0)
+	if ((r = sftp_call_raw(c, pkt, len, &rtype, &body)) != 0)
 		return r;
 	if (rtype == SSH_FXP_DATA) {
 		if ((r = sftp_data_decode(body, len, &data, &n)) == 0) {
@@ -929,7 +1011,7 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 			r = ERR_PROTOCOL;
 		}
 	} else if (rtype == SSH_FXP_STATUS) {
-		r = status_result(body, SSH_FXP_READ);
+		r = sftp_status_result(body, SSH_FXP_READ);
 		if (r == ERR_EOF)
 			r = 0;
 		else if (r == 0)
@@ -938,6 +1020,95 @@ int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offse
 		r = ERR_PROTOCOL;
 	}
 	buf_free(body);
+	return r;
+}
+
+/* A pipelined synchronous read: one chunk per READ, completed on the I/O thread. */
+struct read_group {
+	GMutex lock;
+	GCond cond;
+	unsigned pending;
+};
+
+struct read_chunk {
+	struct read_group *g;
+	uint8_t *dst;
+	size_t want, got;
+	int err;
+};
+
+static void read_chunk_done(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct read_chunk *ch = ctx;
+
+	/* len <= want: the async path rejects longer DATA. */
+	if (err == 0 && len > 0)
+		memcpy(ch->dst, data, len);
+	ch->got = len;
+	ch->err = err;
+	g_mutex_lock(&ch->g->lock);
+	ch->g->pending--;
+	g_cond_signal(&ch->g->cond);
+	g_mutex_unlock(&ch->g->lock);
+}
+
+int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
+              size_t *got)
+{
+	size_t max = c->limits.read_length, n, total = 0;
+	struct read_group g = {.pending = 0};
+	struct read_chunk *chunks;
+	int r = 0;
+
+	*got = 0;
+	if (len <= max)
+		return read_one(c, h, offset, dst, len, got);
+	if (tls_in_input == c)
+		return ERR_INVALID_ARGUMENT; /* would wait for its own thread */
+	/* Larger reads: all chunks in flight at once (bounded by the window);
+	 * the result is the contiguous prefix up to the first short chunk. */
+	n = len / max + (len % max != 0);
+	if ((chunks = calloc(n, sizeof(*chunks))) == NULL)
+		return ERR_ALLOC_FAIL;
+	sftp_tls_reset();
+	g_mutex_init(&g.lock);
+	g_cond_init(&g.cond);
+	for (size_t i = 0; i < n; i++) {
+		size_t want = i + 1 < n ? max : len - i * max;
+
+		chunks[i] = (struct read_chunk){.g = &g, .dst = (uint8_t *)dst + i * max, .want = want};
+		g_mutex_lock(&g.lock);
+		g.pending++;
+		g_mutex_unlock(&g.lock);
+		if ((r = sftp_read_async(c, h, offset + i * max, want, 0, read_chunk_done, &chunks[i])) != 0) {
+			g_mutex_lock(&g.lock);
+			g.pending--;
+			g_mutex_unlock(&g.lock);
+			chunks[i].err = r;
+			n = i + 1;
+			break;
+		}
+	}
+	g_mutex_lock(&g.lock);
+	while (g.pending > 0)
+		g_cond_wait(&g.cond, &g.lock);
+	g_mutex_unlock(&g.lock);
+	r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (chunks[i].err != 0) {
+			if (i == 0)
+				r = chunks[i].err;
+			break;
+		}
+		total += chunks[i].got;
+		if (chunks[i].got < chunks[i].want)
+			break;
+	}
+	if (r == 0)
+		*got = total;
+	g_cond_clear(&g.cond);
+	g_mutex_clear(&g.lock);
+	free(chunks);
 	return r;
 }
 
@@ -968,7 +1139,9 @@ int sftp_write(struct sftp_client *c, const struct sftp_handle *h, uint64_t offs
 	size_t max = c->limits.write_length;
 	int r = 0;
 
-	tls_reset();
+	sftp_tls_reset();
+	if (tls_in_input == c)
+		return ERR_INVALID_ARGUMENT; /* would wait for its own thread */
 	g_mutex_init(&g.lock);
 	g_cond_init(&g.cond);
 	do {
@@ -1000,7 +1173,7 @@ int sftp_write(struct sftp_client *c, const struct sftp_handle *h, uint64_t offs
 
 int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp_names *out)
 {
-	struct buf *pkt = pkt_new(SSH_FXP_READDIR), *body = NULL;
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_READDIR), *body = NULL;
 	uint8_t rtype;
 	int r;
 
@@ -1008,18 +1181,18 @@ int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp
 	out->count = 0;
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
+	if ((r = sftp_put_handle(c, pkt, h)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	if ((r = sftp_call(c, pkt, 0, &rtype, &body)) != 0)
+	if ((r = sftp_call_raw(c, pkt, 0, &rtype, &body)) != 0)
 		return r;
 	if (rtype == SSH_FXP_NAME) {
 		if ((r = sftp_names_decode(body, SFTP_NAMES_DIRENT, out)) != 0)
 			log_error(LOG_CAT_SFTP, "sftp: malformed READDIR reply: %s", err_str(r));
 	} else if (rtype == SSH_FXP_STATUS) {
 		/* filexfer-02 §6.7: EOF ends the listing. */
-		r = status_result(body, SSH_FXP_READDIR);
+		r = sftp_status_result(body, SSH_FXP_READDIR);
 		if (r == ERR_EOF)
 			r = 0;
 		else if (r == 0)
@@ -1044,27 +1217,27 @@ int sftp_rmdir(struct sftp_client *c, const char *path)
 int sftp_mkdir(struct sftp_client *c, const char *path, const struct sftp_attrs *attrs)
 {
 	struct sftp_attrs none = {0};
-	struct buf *pkt = pkt_new(SSH_FXP_MKDIR);
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_MKDIR);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, attrs != NULL ? attrs : &none)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, attrs != NULL ? attrs : &none)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	return call_status(c, pkt);
+	return sftp_call_status(c, pkt);
 }
 
 /* Requests answered by a NAME with exactly one path (REALPATH, READLINK, extensions). */
-static int sftp_call_name(struct sftp_client *c, struct buf *pkt, char **out)
+int sftp_call_name(struct sftp_client *c, struct buf *pkt, char **out)
 {
 	struct sftp_names names = {0};
 	struct buf *body = NULL;
 	int r;
 
 	*out = NULL;
-	if ((r = call_expect(c, pkt, 0, SSH_FXP_NAME, &body)) != 0)
+	if ((r = sftp_call_expect(c, pkt, 0, SSH_FXP_NAME, &body)) != 0)
 		return r;
 	if ((r = sftp_names_decode(body, SFTP_NAMES_PATH, &names)) == 0) {
 		*out = names.v[0].name;
@@ -1077,13 +1250,13 @@ static int sftp_call_name(struct sftp_client *c, struct buf *pkt, char **out)
 
 static int path_name(struct sftp_client *c, uint8_t type, const char *path, char **out)
 {
-	struct buf *pkt = pkt_new(type);
+	struct buf *pkt = sftp_pkt_new(type);
 	int r;
 
 	*out = NULL;
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0) {
+	if ((r = sftp_put_path(pkt, path)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -1102,16 +1275,16 @@ int sftp_readlink(struct sftp_client *c, const char *path, char **out)
 
 static int two_paths(struct sftp_client *c, uint8_t type, const char *a, const char *b)
 {
-	struct buf *pkt = pkt_new(type);
+	struct buf *pkt = sftp_pkt_new(type);
 	int r;
 
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, a)) != 0 || (r = put_path(pkt, b)) != 0) {
+	if ((r = sftp_put_path(pkt, a)) != 0 || (r = sftp_put_path(pkt, b)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
-	return call_status(c, pkt);
+	return sftp_call_status(c, pkt);
 }
 
 int sftp_rename(struct sftp_client *c, const char *oldpath, const char *newpath)
@@ -1152,9 +1325,9 @@ int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t
 		return ERR_INVALID_ARGUMENT;
 	if (len > c->limits.read_length)
 		len = c->limits.read_length;
-	if ((pkt = pkt_new(SSH_FXP_READ)) == NULL)
+	if ((pkt = sftp_pkt_new(SSH_FXP_READ)) == NULL)
 		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -1180,10 +1353,10 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 
 	if (cb == NULL || len > c->limits.write_length)
 		return ERR_INVALID_ARGUMENT;
-	if ((pkt = pkt_new(SSH_FXP_WRITE)) == NULL)
+	if ((pkt = sftp_pkt_new(SSH_FXP_WRITE)) == NULL)
 		return ERR_ALLOC_FAIL;
 	/* filexfer-02 §6.4: string handle, uint64 offset, string data. */
-	if ((r = put_handle(pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
+	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
 	    (r = buf_put_string(pkt, data, len)) != 0) {
 		buf_free(pkt);
 		return r;
@@ -1197,329 +1370,4 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 	req->status_cb = cb;
 	req->ctx = ctx;
 	return async_submit(c, pkt, req, flags);
-}
-
-/* ---- extensions (OpenSSH PROTOCOL §4) ---- */
-
-/* A SSH_FXP_EXTENDED packet with its request name written. */
-static struct buf *ext_new(const char *name)
-{
-	struct buf *pkt = pkt_new(SSH_FXP_EXTENDED);
-
-	if (pkt != NULL && buf_put_cstring(pkt, name) != 0) {
-		buf_free(pkt);
-		return NULL;
-	}
-	return pkt;
-}
-
-int sftp_extended(struct sftp_client *c, const char *request, const uint8_t *body, size_t len,
-                  struct buf **reply)
-{
-	struct buf *pkt, *rbody = NULL;
-	uint8_t rtype;
-	int r;
-
-	if (reply != NULL)
-		*reply = NULL;
-	if (request == NULL || strlen(request) > SFTP_EXTENSION_NAME_MAX)
-		return ERR_INVALID_ARGUMENT;
-	if ((pkt = ext_new(request)) == NULL)
-		return ERR_ALLOC_FAIL;
-	if (len > 0 && (r = buf_put(pkt, body, len)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	if ((r = sftp_call(c, pkt, 0, &rtype, &rbody)) != 0)
-		return r;
-	if (rtype == SSH_FXP_STATUS) {
-		r = status_result(rbody, SSH_FXP_EXTENDED);
-	} else if (rtype == SSH_FXP_EXTENDED_REPLY && reply != NULL) {
-		*reply = rbody;
-		rbody = NULL;
-		r = 0;
-	} else {
-		r = ERR_PROTOCOL;
-	}
-	buf_free(rbody);
-	return r;
-}
-
-/* An extension request answered by EXTENDED_REPLY (or an error STATUS). */
-static int ext_call_reply(struct sftp_client *c, struct buf *pkt, struct buf **body)
-{
-	return call_expect(c, pkt, 0, SSH_FXP_EXTENDED_REPLY, body);
-}
-
-static bool ext_check(struct sftp_client *c, unsigned bit)
-{
-	if (c->ver.exts & bit)
-		return true;
-	tls_reset();
-	return false;
-}
-
-int sftp_posix_rename(struct sftp_client *c, const char *oldpath, const char *newpath)
-{
-	struct sftp_attrs st = {0};
-	char *tmp = NULL;
-	int r, r2;
-
-	if (ext_check(c, SFTP_EXT_POSIX_RENAME)) {
-		struct buf *pkt = ext_new("posix-rename@openssh.com");
-
-		if (pkt == NULL)
-			return ERR_ALLOC_FAIL;
-		if ((r = put_path(pkt, oldpath)) != 0 || (r = put_path(pkt, newpath)) != 0) {
-			buf_free(pkt);
-			return r;
-		}
-		return call_status(c, pkt);
-	}
-	/* Fallback (PROTOCOL.md "SFTP"): plain RENAME; if the target exists,
-	 * move it aside, rename, then remove it - not atomic. */
-	r = sftp_rename(c, oldpath, newpath);
-	if (r != ERR_SFTP_STATUS && r != ERR_FILE_EXISTS)
-		return r;
-	if (sftp_lstat(c, newpath, &st) != 0)
-		return r;
-	sftp_attrs_clear(&st);
-	if (strcmp(oldpath, newpath) == 0)
-		return 0;
-	tmp = g_strdup_printf("%s.sftpfs-rename-%08x", newpath, g_random_int());
-	if (sftp_rename(c, newpath, tmp) != 0)
-		goto out;
-	if ((r = sftp_rename(c, oldpath, newpath)) != 0) {
-		if ((r2 = sftp_rename(c, tmp, newpath)) != 0)
-			log_error(LOG_CAT_SFTP, "sftp: rename fallback could not restore %s from %s: %s", newpath, tmp,
-			          err_str(r2));
-		goto out;
-	}
-	if ((r2 = sftp_remove(c, tmp)) != 0 && (r2 = sftp_rmdir(c, tmp)) != 0)
-		log_error(LOG_CAT_SFTP, "sftp: rename fallback left %s behind: %s", tmp, err_str(r2));
-	r = 0;
-out:
-	g_free(tmp);
-	return r;
-}
-
-static int statvfs_common(struct sftp_client *c, struct buf *pkt, struct sftp_statvfs *out)
-{
-	struct buf *body = NULL;
-	int r;
-
-	if ((r = ext_call_reply(c, pkt, &body)) == 0)
-		r = sftp_statvfs_decode(body, out);
-	buf_free(body);
-	return r;
-}
-
-int sftp_statvfs(struct sftp_client *c, const char *path, struct sftp_statvfs *out)
-{
-	struct buf *pkt;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (!ext_check(c, SFTP_EXT_STATVFS))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("statvfs@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return statvfs_common(c, pkt, out);
-}
-
-int sftp_fstatvfs(struct sftp_client *c, const struct sftp_handle *h, struct sftp_statvfs *out)
-{
-	struct buf *pkt;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (!ext_check(c, SFTP_EXT_FSTATVFS))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("fstatvfs@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return statvfs_common(c, pkt, out);
-}
-
-int sftp_hardlink(struct sftp_client *c, const char *oldpath, const char *newpath)
-{
-	struct buf *pkt;
-	int r;
-
-	if (!ext_check(c, SFTP_EXT_HARDLINK))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("hardlink@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, oldpath)) != 0 || (r = put_path(pkt, newpath)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return call_status(c, pkt);
-}
-
-int sftp_fsync(struct sftp_client *c, const struct sftp_handle *h)
-{
-	struct buf *pkt;
-	int r;
-
-	if (!ext_check(c, SFTP_EXT_FSYNC))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("fsync@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_handle(pkt, h)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return call_status(c, pkt);
-}
-
-int sftp_lsetstat(struct sftp_client *c, const char *path, const struct sftp_attrs *a)
-{
-	struct buf *pkt;
-	int r;
-
-	if (!ext_check(c, SFTP_EXT_LSETSTAT))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("lsetstat@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, path)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return call_status(c, pkt);
-}
-
-int sftp_query_limits(struct sftp_client *c, struct sftp_limits *out)
-{
-	struct buf *pkt, *body = NULL;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (!ext_check(c, SFTP_EXT_LIMITS))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("limits@openssh.com")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = ext_call_reply(c, pkt, &body)) == 0)
-		r = sftp_limits_decode(body, out);
-	buf_free(body);
-	return r;
-}
-
-int sftp_expand_path(struct sftp_client *c, const char *path, char **out)
-{
-	struct buf *pkt;
-	char *rel;
-	int r;
-
-	*out = NULL;
-	if (path == NULL)
-		return ERR_INVALID_ARGUMENT;
-	if (ext_check(c, SFTP_EXT_EXPAND_PATH)) {
-		if ((pkt = ext_new("expand-path@openssh.com")) == NULL)
-			return ERR_ALLOC_FAIL;
-		if ((r = put_path(pkt, path)) != 0) {
-			buf_free(pkt);
-			return r;
-		}
-		return sftp_call_name(c, pkt, out);
-	}
-	/* Fallback: "~" and "~/x" are relative to the login directory, which
-	 * is where relative paths start on every server we know. */
-	if (path[0] != '~')
-		return sftp_realpath(c, path, out);
-	if (path[1] != '\0' && path[1] != '/')
-		return ERR_NOT_SUPPORTED; /* "~user" needs the extension */
-	rel = g_strconcat(".", path + 1, NULL);
-	r = sftp_realpath(c, rel, out);
-	g_free(rel);
-	return r;
-}
-
-int sftp_copy_data(struct sftp_client *c, const struct sftp_handle *from, uint64_t from_off, uint64_t len,
-                   const struct sftp_handle *to, uint64_t to_off)
-{
-	struct buf *pkt;
-	int r;
-
-	if (!ext_check(c, SFTP_EXT_COPY_DATA))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("copy-data")) == NULL)
-		return ERR_ALLOC_FAIL;
-	/* string read-from-handle, uint64 read-from-offset, uint64 read-data-length,
-	 * string write-to-handle, uint64 write-to-offset. */
-	if ((r = put_handle(pkt, from)) != 0 || (r = buf_put_u64(pkt, from_off)) != 0 ||
-	    (r = buf_put_u64(pkt, len)) != 0 || (r = put_handle(pkt, to)) != 0 ||
-	    (r = buf_put_u64(pkt, to_off)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return call_status(c, pkt);
-}
-
-int sftp_home_directory(struct sftp_client *c, const char *user, char **out)
-{
-	struct buf *pkt;
-	int r;
-
-	*out = NULL;
-	if (user == NULL || user[0] == '\0')
-		return sftp_realpath(c, ".", out);
-	if (!ext_check(c, SFTP_EXT_HOME_DIRECTORY))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("home-directory")) == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = put_path(pkt, user)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	return sftp_call_name(c, pkt, out);
-}
-
-int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t nu, const uint32_t *gids,
-                            size_t ng, char ***unames, char ***gnames)
-{
-	struct buf *pkt, *body = NULL, *list = NULL;
-	int r = ERR_INTERNAL;
-
-	*unames = NULL;
-	*gnames = NULL;
-	if (nu > SFTP_IDS_PER_REQUEST_MAX || ng > SFTP_IDS_PER_REQUEST_MAX)
-		return ERR_INVALID_ARGUMENT;
-	if (!ext_check(c, SFTP_EXT_USERS_GROUPS_BY_ID))
-		return ERR_NOT_SUPPORTED;
-	if ((pkt = ext_new("users-groups-by-id@openssh.com")) == NULL ||
-	    (list = buf_new(4 * SFTP_IDS_PER_REQUEST_MAX)) == NULL) {
-		r = ERR_ALLOC_FAIL;
-		goto fail;
-	}
-	/* string uids (packed uint32), string gids (packed uint32). */
-	for (size_t i = 0; i < nu; i++) {
-		if ((r = buf_put_u32(list, uids[i])) != 0)
-			goto fail;
-	}
-	if ((r = buf_put_stringb(pkt, list)) != 0)
-		goto fail;
-	buf_reset(list);
-	for (size_t i = 0; i < ng; i++) {
-		if ((r = buf_put_u32(list, gids[i])) != 0)
-			goto fail;
-	}
-	if ((r = buf_put_stringb(pkt, list)) != 0)
-		goto fail;
-	buf_free(list);
-	if ((r = ext_call_reply(c, pkt, &body)) == 0)
-		r = sftp_idnames_decode(body, nu, ng, unames, gnames);
-	buf_free(body);
-	return r;
-fail:
-	buf_free(list);
-	buf_free(pkt);
-	return r;
 }

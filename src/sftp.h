@@ -15,10 +15,10 @@
  * sftp.c; the raw status and the server's message of the calling thread's
  * last synchronous request are kept for sftp_last_status()/sftp_last_message().
  *
- * Handles are plain values (struct sftp_handle): the daemon keeps, next to a
- * handle, the client it belongs to plus the path and flags it was opened
- * with, so after a reconnect it reopens the file on the new client with
- * sftp_open(new, path, sftp_reopen_flags(flags), ...).
+ * Handles are plain values (struct sftp_handle) stamped with their client:
+ * the daemon keeps, next to a handle, the path and flags it was opened with,
+ * and after a reconnect (sftp_handle_belongs() false) reopens the file on the
+ * new client with sftp_open(new, path, sftp_reopen_flags(flags), ...).
  */
 #ifndef SFTPFS_SFTP_H
 #define SFTPFS_SFTP_H
@@ -101,11 +101,21 @@ struct sftp_attrs {
 /* Frees the extended pairs and zeroes the struct. */
 void sftp_attrs_clear(struct sftp_attrs *a);
 
-/* A server handle: opaque bytes, 1..SFTP_HANDLE_MAX long (filexfer-02 §3). */
+/* A server handle: opaque bytes, 1..SFTP_HANDLE_MAX long (filexfer-02 §3),
+ * stamped with the client that opened it. Passing it to another client gives
+ * ERR_STALE without sending anything: after a reconnect, an old handle could
+ * otherwise name some other file on the new server. */
 struct sftp_handle {
+	uint64_t owner; /* serial of the client that opened it */
 	uint16_t len;
 	uint8_t data[SFTP_HANDLE_MAX];
 };
+
+/* True when h was opened by c (so c may use it). */
+bool sftp_handle_belongs(const struct sftp_client *c, const struct sftp_handle *h);
+/* A handle of c from raw bytes (tests, scripted servers). */
+int sftp_handle_adopt(const struct sftp_client *c, const void *data, size_t len,
+                      struct sftp_handle *out) MUST_CHECK;
 
 /* One entry of a NAME reply (filexfer-02 §7). */
 struct sftp_name {
@@ -175,11 +185,15 @@ void sftp_client_free(struct sftp_client *c);
  * offered. Blocking (call from a non-I/O thread). */
 int sftp_client_init(struct sftp_client *c) MUST_CHECK;
 
-/* Called once, from the thread that shuts the client down, with the error. */
+/* Called once, from the thread that shuts the client down, with the error.
+ * It (like every completion callback) must not free the client. */
 void sftp_client_set_shutdown_callback(struct sftp_client *c, void (*cb)(void *ctx, int err), void *ctx);
 /* Run by sftp_client_free after shutdown, before the memory goes: stream
  * drivers (sftp_pipe.c) stop their threads and close their fds here. */
 void sftp_client_set_cleanup(struct sftp_client *c, void (*cleanup)(void *ctx), void *ctx);
+
+/* 0 while the client is usable, else the error it was shut down with. */
+int sftp_client_error(struct sftp_client *c);
 
 /* After init: protocol version (3), extension bitmask, server flavour. */
 uint32_t sftp_client_version(const struct sftp_client *c);
@@ -215,8 +229,10 @@ static inline uint32_t sftp_reopen_flags(uint32_t pflags)
 int sftp_open(struct sftp_client *c, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
               struct sftp_handle *out) MUST_CHECK;
 int sftp_close(struct sftp_client *c, const struct sftp_handle *h) MUST_CHECK;
-/* Reads up to len bytes (clamped to the read limit) at offset into dst;
- * *got = 0 at end of file. */
+/* Reads up to len bytes at offset into dst; *got = 0 at end of file. More
+ * than the read limit is fetched as READs all in flight at once, and *got is
+ * then the contiguous prefix up to the first short READ (a short read, as
+ * read(2) may return). */
 int sftp_read(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, void *dst, size_t len,
               size_t *got) MUST_CHECK;
 /* Writes all len bytes, split into WRITEs of the write limit, pipelined. */
@@ -280,7 +296,9 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
 /* ---- asynchronous bulk data ---- */
 
 /* READ completion: err 0 and the data (borrowed for the call; len may be
- * short), err 0 and len 0 at end of file, or a negative code. */
+ * short), err 0 and len 0 at end of file, or a negative code. Callbacks run
+ * on the I/O thread (or the thread calling sftp_client_shutdown): quick, no
+ * blocking, no synchronous sftp calls (refused), never sftp_client_free. */
 typedef void (*sftp_read_cb)(void *ctx, int err, const uint8_t *data, size_t len);
 /* Completion of a request answered with a STATUS (WRITE). */
 typedef void (*sftp_status_cb)(void *ctx, int err);

@@ -82,4 +82,9 @@ struct sftp_version_info {
 };
 int sftp_version_decode(struct buf *b, struct sftp_version_info *out) MUST_CHECK;
 
+/* The non-blocking first half of sftp_client_init: sends INIT and awaits
+ * VERSION through sftp_client_input (no limits@ query). For the fuzzer and
+ * for drivers that cannot block. */
+int sftp_client_init_start(struct sftp_client *c) MUST_CHECK;
+
 #endif

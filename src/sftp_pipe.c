@@ -6,6 +6,8 @@
  * it). The writer takes chunks from a queue and writes them whole. The send
  * function only appends to the queue, so it never blocks on the peer. Either
  * thread shuts the client down when its fd fails or reaches end of file.
+ * Both also poll a stop pipe that cleanup makes readable (and nobody drains),
+ * so neither can block cleanup on a peer that stops reading or writing.
  *
  * Locking: p->lock protects the queue, stopping and failed.
  */
@@ -25,7 +27,7 @@
 #include "log.h"
 #include "sftp_pipe.h"
 
-#define PIPE_READ_CHUNK (64u * 1024)
+#define PIPE_READ_CHUNK (256u * 1024)
 
 struct sftp_pipe {
 	struct sftp_client *client;
@@ -58,16 +60,29 @@ static int pipe_send(void *ctx, const uint8_t *data, size_t len)
 	return r;
 }
 
-/* Writes all of data; MSG_NOSIGNAL where wfd is a socket so a dead peer is an error, not SIGPIPE. */
-static int write_all(int fd, const uint8_t *data, size_t len)
+/*
+ * Writes all of data unless stopped. Sockets are written with MSG_DONTWAIT
+ * after POLLOUT (and MSG_NOSIGNAL: a dead peer is an error, not SIGPIPE), so
+ * a peer that stops reading cannot wedge cleanup; pipes fall back to write().
+ */
+static int write_all(struct sftp_pipe *p, const uint8_t *data, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		struct pollfd pfd[2] = {{.fd = p->wfd, .events = POLLOUT}, {.fd = p->stop[0], .events = POLLIN}};
+		ssize_t n;
 
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, data, len);
-		if (n < 0) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
+				continue;
+			return ERR_SYSTEM;
+		}
+		if (pfd[1].revents != 0)
+			return ERR_CANCELLED;
+		n = send(p->wfd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(p->wfd, data, len);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
 			return ERR_CONN_CLOSED;
 		}
@@ -90,18 +105,19 @@ static gpointer writer_main(gpointer arg)
 		g_mutex_lock(&p->lock);
 		while (g_queue_is_empty(&p->queue) && !p->stopping)
 			g_cond_wait(&p->cond, &p->lock);
-		chunk = g_queue_pop_head(&p->queue);
+		/* Once stopping, what is left is dropped: every request has failed. */
+		chunk = p->stopping ? NULL : g_queue_pop_head(&p->queue);
 		g_mutex_unlock(&p->lock);
 		if (chunk == NULL)
-			return NULL; /* stopping and drained */
+			return NULL;
 		d = g_bytes_get_data(chunk, &len);
-		r = write_all(p->wfd, d, len);
+		r = write_all(p, d, len);
 		g_bytes_unref(chunk);
 		if (r != 0) {
 			g_mutex_lock(&p->lock);
 			p->failed = true;
 			g_mutex_unlock(&p->lock);
-			log_debug(LOG_CAT_SFTP, "sftp pipe: write failed: %s", g_strerror(errno));
+			log_debug(LOG_CAT_SFTP, "sftp pipe: write failed: %s", err_str(r));
 			sftp_client_shutdown(p->client, ERR_CONN_CLOSED);
 			return NULL;
 		}

@@ -74,7 +74,10 @@ static int config_error(struct sshconfig_reader *r, const char *file, unsigned l
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(r->err, sizeof(r->err), "%s line %u: %s", file, linenum, msg);
+	if (linenum == 0)
+		snprintf(r->err, sizeof(r->err), "%s: %s", file, msg);
+	else
+		snprintf(r->err, sizeof(r->err), "%s line %u: %s", file, linenum, msg);
 	log_error(LOG_CAT_CONFIG, "%s", r->err);
 	return ERR_CONFIG;
 }
@@ -342,11 +345,13 @@ static int parse_time(const char *s, int *out)
 	return 0;
 }
 
-/* OpenBSD scan_scaled, integers only: "4096", "500K", "1G" (B K M G T). */
+/* OpenBSD scan_scaled: "4096", "500K", "1.5G" (units B K M G T P E, either
+ * case). A fraction is scaled and truncated; without a unit it is dropped
+ * (ssh reads "1.5" as 1). */
 static int parse_scaled(const char *s, int64_t *out)
 {
 	static const char units[] = "BKMGTPE";
-	unsigned long long v;
+	unsigned long long whole, fpart = 0, fdiv = 1, scale = 1;
 	char *end;
 	const char *u;
 
@@ -354,22 +359,36 @@ static int parse_scaled(const char *s, int64_t *out)
 	if (!isdigit((unsigned char)*s))
 		return ERR_CONFIG;
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || v > INT64_MAX)
+	whole = strtoull(s, &end, 10);
+	if (errno != 0 || whole > INT64_MAX)
 		return ERR_CONFIG;
+	if (*end == '.') {
+		for (end++; isdigit((unsigned char)*end); end++) {
+			if (fdiv < 1000000000ULL) { /* further digits cannot change the result */
+				fpart = fpart * 10 + (unsigned)(*end - '0');
+				fdiv *= 10;
+			}
+		}
+	}
 	if (*end != '\0') {
 		if (end[1] != '\0')
 			return ERR_CONFIG;
 		u = strchr(units, toupper((unsigned char)*end));
 		if (u == NULL)
 			return ERR_CONFIG;
-		for (long i = 0; i < u - units; i++) {
-			if (v > INT64_MAX / 1024)
-				return ERR_CONFIG;
-			v *= 1024;
-		}
+		for (long i = 0; i < u - units; i++)
+			scale *= 1024;
+	} else {
+		fpart = 0;
 	}
-	*out = (int64_t)v;
+	if (whole > (unsigned long long)INT64_MAX / scale)
+		return ERR_CONFIG;
+	whole *= scale;
+	/* fpart < 10^9 and scale <= 2^60: the product needs 128 bits. */
+	whole += (unsigned long long)((unsigned __int128)fpart * scale / fdiv);
+	if (whole > (unsigned long long)INT64_MAX)
+		return ERR_CONFIG;
+	*out = (int64_t)whole;
 	return 0;
 }
 
@@ -1001,8 +1020,10 @@ static int match_exec(const char *cmd)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 
+		/* readconf.c execute_in_shell: stdin and stdout to /dev/null, stderr kept. */
 		if (devnull >= 0) {
 			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
 			if (devnull > STDERR_FILENO)
 				close(devnull);
 		}
@@ -1818,8 +1839,11 @@ static int expand_user_paths(struct sshconfig_reader *r)
 		g_free(c->user_known_hosts[i]);
 		c->user_known_hosts[i] = x;
 	}
+	/* "none", "SSH_AUTH_SOCK" and the legacy "$NAME" form are kept for the
+	 * agent code; paths (with ~, %tokens and ${NAME}) are expanded now. */
 	if (c->identity_agent != NULL && strcmp(c->identity_agent, "none") != 0 &&
-	    strcmp(c->identity_agent, "SSH_AUTH_SOCK") != 0 && c->identity_agent[0] != '$') {
+	    strcmp(c->identity_agent, "SSH_AUTH_SOCK") != 0 &&
+	    !(c->identity_agent[0] == '$' && c->identity_agent[1] != '{')) {
 		if (sshconfig_expand_path(c, c->identity_agent, &x) != 0)
 			return config_error(r, "IdentityAgent", 0, "cannot expand \"%s\"", c->identity_agent);
 		g_free(c->identity_agent);

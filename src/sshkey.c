@@ -752,7 +752,22 @@ const char *sshkey_plain_type_name(const struct sshkey *k)
 
 unsigned sshkey_bits(const struct sshkey *k)
 {
+	/* libcrypto says 253 for Ed25519; ssh-keygen -l says 256. */
+	if (k->type->kind == KIND_ED25519)
+		return 256;
 	return (unsigned)EVP_PKEY_get_bits(k->pkey);
+}
+
+bool sshkey_matches_pubkey_alg(const struct sshkey *k, const char *alg)
+{
+	size_t n, sl = strlen(CERT_SUFFIX);
+	bool cert_alg;
+
+	if (alg == NULL || !sshkey_alg_compatible(k, alg))
+		return false;
+	n = strlen(alg);
+	cert_alg = n > sl && strcmp(alg + n - sl, CERT_SUFFIX) == 0;
+	return cert_alg == k->type->cert;
 }
 
 bool sshkey_has_private(const struct sshkey *k)
@@ -1222,6 +1237,34 @@ const struct sshkey *sshkey_cert_signature_key(const struct sshkey *k)
 	return k->cert != NULL ? k->cert->signature_key : NULL;
 }
 
+/*
+ * OpenSSH match_pattern(): '*' matches any run of characters, '?' any one
+ * character, everything else itself. Iterative with one backtrack point, so
+ * at most O(len(s) * len(pattern)) steps whatever the pattern.
+ */
+static bool glob_match(const char *s, const char *p)
+{
+	const char *star = NULL, *retry = NULL;
+
+	while (*s != '\0') {
+		if (*p == '*') {
+			star = p++;
+			retry = s;
+		} else if (*p != '\0' && (*p == '?' || *p == *s)) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			p = star + 1;
+			s = ++retry;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
 int sshkey_cert_check(const struct sshkey *k, bool want_host, const char *name, uint64_t now)
 {
 	const struct cert *c = k->cert;
@@ -1238,19 +1281,26 @@ int sshkey_cert_check(const struct sshkey *k, bool want_host, const char *name, 
 		log_debug(LOG_CAT_AUTH, "certificate is not valid at this time");
 		return ERR_AUTH_FAILED;
 	}
+	/*
+	 * PROTOCOL.certkeys calls an empty list "valid for any principal", but
+	 * current OpenSSH refuses such certificates outright (the fail-open
+	 * behaviour was CVE-2026-35414): so do we.
+	 */
+	if (c->nprincipals == 0) {
+		log_debug(LOG_CAT_AUTH, "certificate lacks a principal list");
+		return ERR_AUTH_FAILED;
+	}
 	/* OpenSSH refuses host certificates that carry critical options (none are defined). */
 	if (want_host && c->has_critical)
 		return ERR_AUTH_FAILED;
-	/* An empty principals list means "any principal" (PROTOCOL.certkeys). */
-	if (c->nprincipals == 0 || name == NULL)
-		return c->nprincipals == 0 ? 0 : ERR_AUTH_FAILED;
+	if (name == NULL)
+		return 0;
+	/* Host certificate principals may be patterns (OpenSSH sshkey_cert_check_host()). */
 	found = false;
-	for (size_t i = 0; i < c->nprincipals; i++) {
-		if (strcmp(c->principals[i], name) == 0)
-			found = true;
-	}
+	for (size_t i = 0; i < c->nprincipals && !found; i++)
+		found = want_host ? glob_match(name, c->principals[i]) : strcmp(c->principals[i], name) == 0;
 	if (!found)
-		log_debug(LOG_CAT_AUTH, "certificate has no principal \"%s\"", name);
+		log_debug(LOG_CAT_AUTH, "certificate has no principal matching \"%s\"", name);
 	return found ? 0 : ERR_AUTH_FAILED;
 }
 

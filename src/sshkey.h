@@ -9,6 +9,9 @@
  * Blobs and signatures from peers are untrusted: every decoder here bounds
  * lengths, rejects trailing bytes and returns a negative err.h code.
  * Primitives come from OpenSSL libcrypto (EVP_PKEY).
+ *
+ * A struct sshkey never changes after it is made, so one key may be used for
+ * signing and verifying from several threads at once.
  */
 #ifndef SFTPFS_SSHKEY_H
 #define SFTPFS_SSHKEY_H
@@ -79,8 +82,14 @@ int sshkey_demote(const struct sshkey *k, struct sshkey **out) MUST_CHECK;
  * "rsa-sha2-512", "ssh-ed25519" → "ssh-ed25519". NULL when unknown.
  */
 const char *sshkey_sig_alg_for(const char *pubkey_alg);
-/* Whether signature algorithm alg can be made/verified with key k. */
+/* Whether signature algorithm alg (or a public key algorithm naming one) can be used with key k. */
 bool sshkey_alg_compatible(const struct sshkey *k, const char *alg);
+/*
+ * Whether k is a key of negotiated public key algorithm alg (RFC 4253 §7.1
+ * server_host_key_algorithms, RFC 4252 §7): "rsa-sha2-512" fits a plain RSA
+ * key, "rsa-sha2-512-cert-v01@openssh.com" an RSA certificate only.
+ */
+bool sshkey_matches_pubkey_alg(const struct sshkey *k, const char *alg);
 /* The algorithm name inside a signature blob (borrowed from sig), without verifying. */
 int sshkey_sig_alg_name(const uint8_t *sig, size_t siglen, char **out) MUST_CHECK;
 
@@ -112,9 +121,11 @@ const struct sshkey *sshkey_cert_signature_key(const struct sshkey *k);
 /*
  * Checks that certificate k may be used as a host (want_host) or user
  * certificate for name at time now (seconds since the epoch): type, validity
- * interval, principals (an empty list matches any name, as in OpenSSH), and
- * for host certificates no critical options. The CA signature itself was
- * verified when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
+ * interval, a non-empty principal list (current OpenSSH refuses empty ones)
+ * containing name — for host certificates principals may be '*'/'?'
+ * patterns, as in OpenSSH — and for host certificates no critical options.
+ * name NULL skips the principal match. The CA signature itself was verified
+ * when the certificate was parsed. Returns 0 or ERR_AUTH_FAILED.
  */
 int sshkey_cert_check(const struct sshkey *k, bool want_host, const char *name, uint64_t now) MUST_CHECK;
 /*

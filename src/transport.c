@@ -921,14 +921,11 @@ static int read_version(struct transport *t)
 	}
 }
 
-int transport_input(struct transport *t, const uint8_t *data, size_t len)
+/* Handle everything complete in t->in. */
+static int process_input(struct transport *t)
 {
 	int r;
 
-	if (t->disconnected)
-		return ERR_CONN_CLOSED;
-	if (len > 0 && (r = buf_put(t->in, data, len)) != 0)
-		return r;
 	if (t->vstate == VERSION_AWAIT) {
 		r = read_version(t);
 		if (r == ERR_MESSAGE_INCOMPLETE)
@@ -957,13 +954,35 @@ int transport_input(struct transport *t, const uint8_t *data, size_t len)
 		if (r != 0) {
 			if (r != ERR_DISCONNECTED && !t->disconnected)
 				disconnect_quietly(t, r == ERR_KEX_STRICT || r == ERR_NO_MATCH
-								       ? SSH2_DISCONNECT_KEY_EXCHANGE_FAILED
-								       : SSH2_DISCONNECT_PROTOCOL_ERROR,
-							   err_str(r));
+							      ? SSH2_DISCONNECT_KEY_EXCHANGE_FAILED
+							      : SSH2_DISCONNECT_PROTOCOL_ERROR,
+						   err_str(r));
 			t->disconnected = true;
 			return r;
 		}
 		if ((r = maybe_rekey(t)) != 0)
 			return r;
 	}
+}
+
+int transport_input(struct transport *t, const uint8_t *data, size_t len)
+{
+	int r;
+
+	if (t->disconnected)
+		return ERR_CONN_CLOSED;
+	/* In slices that fit the input buffer; each pass frees what it consumed. */
+	do {
+		size_t n = len < buf_room(t->in) ? len : buf_room(t->in);
+
+		if (n == 0 && len > 0)
+			return ERR_NO_BUFFER_SPACE; /* cannot happen: a packet is smaller than the buffer */
+		if (n > 0 && (r = buf_put(t->in, data, n)) != 0)
+			return r;
+		data += n;
+		len -= n;
+		if ((r = process_input(t)) != 0)
+			return r;
+	} while (len > 0);
+	return 0;
 }

@@ -240,3 +240,48 @@ teardown() {
 	umount "$M"
 	wait_unmounted "$M"
 }
+
+@test "IPv6: [::1]:dir" {
+	if ! ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
+		echo "precondition failed: no IPv6 loopback (::1) on lo" >&2
+		return 1
+	fi
+	port=$("$top_builddir/tests/tools/free-port")
+	(cd "$R" && exec socat "TCP6-LISTEN:$port,bind=[::1],reuseaddr,fork" "EXEC:$SFTP_SERVER_BIN") &
+	spid=$!
+	echo "$spid" >>"$(daemon_pidfile)"
+	for i in $(seq 1 100); do (exec 3<>"/dev/tcp/::1/$port") 2>/dev/null && break; sleep 0.05; done
+	printf six >"$R/v6.txt"
+	"$SFTPFS" "[::1]:$R" "$M" -o directport="$port"
+	wait_mounted "$M"
+	[ "$(cat "$M/v6.txt")" = six ]
+	grep -q "^\[::1\]:$R $M " /proc/mounts
+}
+
+@test "delay_connect: the connection is made on first access" {
+	printf late >"$R/late.txt"
+	daemon_mount "127.0.0.1:$R" "$M" -o delay_connect
+	[ "$(cat "$M/late.txt")" = late ]
+}
+
+@test "a lost connection: operations fail with EIO, never hang; unmount still works" {
+	printf alive >"$R/alive.txt"
+	daemon_mount "127.0.0.1:$R" "$M"
+	[ "$(cat "$M/alive.txt")" = alive ]
+	pid=$(daemon_pid_of "$M")
+	# the sftp-server process serving this mount's TCP connection
+	server=$(pgrep -f -x "$SFTP_SERVER_BIN" | while read -r p; do
+		[ "$(readlink "/proc/$p/cwd")" = "$R" ] && echo "$p"; done | head -n 1)
+	[ -n "$server" ]
+	kill "$server"
+	sleep 0.3
+	run timeout 10 cat "$M/alive.txt"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	[[ "$output" == *"Input/output error"* ]]
+	run timeout 10 ls "$M"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	kill -0 "$pid"
+	fusermount3 -u "$M"
+	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null
+}

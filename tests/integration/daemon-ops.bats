@@ -270,3 +270,22 @@ teardown_file() {
 	[ "$(fsop getxattr "$M/xa")" = EOPNOTSUPP ]
 	[ "$(fsop removexattr "$M/xa")" = EOPNOTSUPP ]
 }
+
+@test "lutimes and lchown on a symlink change the link, not its target" {
+	printf t >"$R/lt-target"
+	touch -d @1400000000 "$R/lt-target"
+	ln -s lt-target "$R/lt-link"
+	touch -h -d @1300000000 "$M/lt-link"
+	[ "$(stat -c %Y "$R/lt-target")" = 1400000000 ]
+	[ "$(stat -c %Y "$R/lt-link")" = 1300000000 ]
+	chown -h 1111:2222 "$M/lt-link"
+	[ "$(stat -c '%u %g' "$R/lt-link")" = "1111 2222" ]
+	[ "$(stat -c '%u %g' "$R/lt-target")" = "$(id -u) $(id -g)" ]
+}
+
+@test "readdir of a directory larger than one READDIR reply" {
+	mkdir "$R/big"
+	(cd "$R/big" && seq -f 'file-with-a-longish-name-%05g' 1 1500 | xargs touch)
+	[ "$(ls "$M/big" | wc -l)" = 1500 ]
+	diff <(ls "$R/big") <(ls "$M/big")
+}

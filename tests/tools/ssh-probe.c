@@ -6,12 +6,22 @@
  *
  * ssh-probe -p PORT -i KEYFILE -H HOSTKEY.pub [-H ...] [-o Key=Value ...]
  *           [-R BYTES] [-v] user@host  exec CMD | sftp-get REMOTE LOCAL | sftp-put LOCAL REMOTE
+ *           | tcp HOST PORT
+ *
+ * -J HOST:PORT connects through a jump host first (ProxyJump, same user,
+ * key and trusted host keys): the target is reached over a direct-tcpip
+ * channel of that connection (conn_open_via).
+ * "tcp" opens a direct-tcpip channel (RFC 4254 §7.2) to HOST:PORT as seen
+ * from the server and prints the first line that comes back (a banner).
  *
  * -H names the server's public host key file(s): an exact key match is this
  * tool's whole host verification. -o takes Ciphers, KexAlgorithms, MACs,
  * HostKeyAlgorithms, PubkeyAcceptedAlgorithms, Compression, RekeyLimit,
  * ServerAliveInterval, ServerAliveCountMax, ConnectTimeout, AddressFamily.
  * -R asks for a client-initiated rekey after every BYTES transferred.
+ * -P CMD talks to the stdin/stdout of CMD (run by /bin/sh) instead of a TCP
+ * port, like ProxyCommand; the tests use it to run "sshd -i" restricted per
+ * algorithm without a listening socket.
  * Negotiated algorithms go to stderr as "probe: <name> <value>" lines.
  */
 #include "config.h"
@@ -25,10 +35,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "conn.h"
+#include "conn_chan.h"
 #include "err.h"
 #include "keyfile.h"
 #include "log.h"
@@ -284,13 +296,96 @@ out:
 	return r;
 }
 
+/* ---- direct-tcpip: read the first line the far end sends ---- */
+
+struct line_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char line[256];
+	size_t len;
+	bool done;
+	int err;
+};
+
+static int line_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct line_wait *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < len && !w->done; i++) {
+		if (data[i] == '\n' || w->len == sizeof(w->line) - 1)
+			w->done = true;
+		else
+			w->line[w->len++] = (char)data[i];
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+static void line_close(void *ctx, int err)
+{
+	struct line_wait *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	w->err = err;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int do_tcp(struct conn *c, const char *host, const char *port)
+{
+	static const struct conn_stream_ops ops = {.on_data = line_data, .on_close = line_close};
+	struct line_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct conn_stream *s = NULL;
+	int r;
+
+	if ((r = conn_stream_open_direct_tcpip(c, host, (uint16_t)parse_size(port), &ops, &w, &s)) != 0) {
+		fprintf(stderr, "probe: direct-tcpip failed: %s\n", err_str(r));
+		print_info(c);
+		return r;
+	}
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	w.line[w.len] = '\0';
+	pthread_mutex_unlock(&w.lock);
+	printf("%s\n", w.line);
+	conn_stream_detach(s);
+	print_info(c);
+	return w.len > 0 ? 0 : (w.err != 0 ? w.err : ERR_EOF);
+}
+
+/* ProxyCommand-style: a socketpair to CMD's stdin and stdout. */
+static int spawn_proxy(const char *cmd, pid_t *pid)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 int main(int argc, char **argv)
 {
 	struct conn_params p;
 	struct conn_identity id;
 	struct sshkey *priv = NULL, *pub = NULL;
 	struct conn *c = NULL;
-	const char *keyfile = NULL;
+	const char *keyfile = NULL, *proxy = NULL, *jump = NULL;
+	struct conn *jc = NULL;
+	pid_t proxy_pid = -1;
 	unsigned long long rekey_every = 0;
 	char *user, *host;
 	int opt, r, status = -1, rc = 1;
@@ -299,7 +394,7 @@ int main(int argc, char **argv)
 	p.fd = -1;
 	p.port = 22;
 	log_set_level(LOG_LEVEL_ERROR);
-	while ((opt = getopt(argc, argv, "p:i:H:o:R:v")) != -1) {
+	while ((opt = getopt(argc, argv, "p:i:H:o:R:P:J:v")) != -1) {
 		switch (opt) {
 		case 'p':
 			p.port = (uint16_t)parse_size(optarg);
@@ -319,6 +414,12 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			rekey_every = parse_size(optarg);
+			break;
+		case 'P':
+			proxy = optarg;
+			break;
+		case 'J':
+			jump = optarg;
 			break;
 		case 'v':
 			log_set_level(log_get_level() < LOG_LEVEL_VERBOSE ? LOG_LEVEL_VERBOSE : LOG_LEVEL_DEBUG3);
@@ -347,7 +448,30 @@ int main(int argc, char **argv)
 	p.n_identities = 1;
 	p.verify_host_key = verify_cb;
 	p.preferred_auth = "publickey";
-	if ((r = conn_open(&p, &c)) != 0) {
+	if (proxy != NULL && (p.fd = spawn_proxy(proxy, &proxy_pid)) < 0) {
+		fprintf(stderr, "probe: cannot run %s\n", proxy);
+		return 2;
+	}
+	if (jump != NULL) {
+		struct conn_params jp = p;
+		char *jhost = strdup(jump), *colon;
+
+		if (jhost == NULL || (colon = strrchr(jhost, ':')) == NULL)
+			usage();
+		*colon = '\0';
+		jp.host = jhost;
+		jp.port = (uint16_t)parse_size(colon + 1);
+		r = conn_open(&jp, &jc);
+		free(jhost);
+		if (r != 0) {
+			fprintf(stderr, "probe: jump host connect failed: %s\n", err_str(r));
+			goto out;
+		}
+		r = conn_open_via(jc, &p, &c);
+	} else {
+		r = conn_open(&p, &c);
+	}
+	if (r != 0) {
 		fprintf(stderr, "probe: connect failed: %s\n", err_str(r));
 		goto out;
 	}
@@ -370,15 +494,20 @@ int main(int argc, char **argv)
 		   optind + 3 == argc) {
 		r = do_sftp(c, strcmp(argv[optind], "sftp-get") == 0, argv[optind + 1], argv[optind + 2], rekey_every);
 		rc = r == 0 ? 0 : 1;
+	} else if (strcmp(argv[optind], "tcp") == 0 && optind + 3 == argc) {
+		rc = do_tcp(c, argv[optind + 1], argv[optind + 2]) == 0 ? 0 : 1;
 	} else {
 		usage();
 	}
 out:
 	conn_close(c);
+	conn_close(jc);
 	sshkey_free(pub);
 	sshkey_free(priv);
 	for (size_t i = 0; i < n_hostkeys; i++)
 		sshkey_free(hostkeys[i]);
 	free(user);
+	if (proxy_pid > 0)
+		waitpid(proxy_pid, NULL, 0);
 	return rc;
 }

@@ -74,25 +74,46 @@ static void ssh_add(const char *path)
 	g_free(env);
 }
 
+/*
+ * `ssh-agent -a SOCK cat`: ssh-agent forks, the parent becomes `cat` reading
+ * our pipe, and the agent exits once that parent is gone (OpenSSH checks
+ * every 10 s). Closing the pipe — or this test dying on a failed assertion —
+ * ends cat and so the agent: no agent outlives the test. (ssh-agent is
+ * setgid, so a parent-death signal would not survive its exec.)
+ */
+static int agent_stdin = -1;
+
 static void start_agent(void)
 {
 	GError *err = NULL;
-	const char *argv[] = {"ssh-agent", "-D", "-a", sock, NULL};
+	const char *argv[] = {"ssh-agent", "-a", sock, "cat", NULL};
 
-	g_assert_true(g_spawn_async(NULL, (gchar **)argv, NULL,
-				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-				    NULL, &agent_pid, &err));
+	g_assert_true(g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+						       G_SPAWN_STDOUT_TO_DEV_NULL,
+					       NULL, NULL, &agent_pid, &agent_stdin, NULL, NULL, &err));
 	g_assert_no_error(err);
-	for (int i = 0; i < 500 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++)
+	/*
+	 * ssh-agent binds (creating the file) before it listens: wait until a
+	 * connection succeeds, not just until the socket file exists.
+	 */
+	for (int i = 0; i < 1000; i++) {
+		struct agent *a = NULL;
+
+		if (agent_open(sock, &a) == 0) {
+			agent_close(a);
+			return;
+		}
 		g_usleep(10000);
-	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+	}
+	g_error("ssh-agent did not start listening on %s", sock);
 }
 
 static void stop_agent(void)
 {
 	int status;
 
-	kill(agent_pid, SIGTERM);
+	close(agent_stdin);
 	waitpid(agent_pid, &status, 0);
 	g_spawn_close_pid(agent_pid);
 }

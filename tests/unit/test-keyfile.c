@@ -4,7 +4,8 @@
  * Every key, certificate and foreign signature here is made at test time by
  * the system's ssh-keygen in a private temporary directory: openssh-key-v1
  * keys of every type (plain, and encrypted with bcrypt + aes256-ctr or
- * aes256-gcm@openssh.com), PEM / PKCS#8 keys, user and host certificates.
+ * aes256-gcm@openssh.com), PEM / PKCS#8 keys, user and host certificates
+ * (and one Ed25519 PKCS#8 key from `openssl genpkey`, which ssh-keygen cannot write).
  * Checks: the loaded private key matches the .pub, our fingerprint equals
  * `ssh-keygen -lf`, signatures interoperate both ways through the SSHSIG
  * format (OpenSSH PROTOCOL.sshsig: ssh-keygen -Y sign / check-novalidate),
@@ -314,11 +315,55 @@ static void test_openssh_encrypted(gconstpointer data)
 
 		g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
 		g_assert_null(k);
+		/* The public key is readable without the passphrase, from the header. */
+		{
+			char *pubpath = g_strconcat(path, ".pub", NULL);
+			struct sshkey *hp = NULL, *pp = NULL;
+
+			g_assert_cmpint(keyfile_load_public(pubpath, &pp), ==, 0);
+			g_unlink(pubpath);
+			g_assert_cmpint(keyfile_load_public_for(path, &hp), ==, 0);
+			g_assert_false(sshkey_has_private(hp));
+			g_assert_cmpint(sshkey_equal_public(hp, pp), ==, 1);
+			sshkey_free(hp);
+			sshkey_free(pp);
+			g_free(pubpath);
+			g_free(text);
+			/* Regenerate the .pub that check_pair compares against. */
+			g_free(path);
+			path = keygen(tc->name, tc->type, tc->bits, "correct horse", cipher, NULL);
+			text = read_text(path);
+		}
 		g_assert_cmpint(keyfile_load_private(path, "wrong horse", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 		g_assert_null(k);
 		g_assert_cmpint(keyfile_load_private(path, "", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 		check_pair(path, "correct horse", tc->sshname);
 		g_free(text);
+		g_free(path);
+	}
+}
+
+/* Every other cipher ssh-keygen -Z can use for a key file (Ed25519 keys, to stay quick). */
+static void test_openssh_other_ciphers(void)
+{
+	static const char *const ciphers[] = {"aes128-ctr", "aes192-ctr", "aes128-cbc", "aes192-cbc", "aes256-cbc",
+					      "3des-cbc", "aes128-gcm@openssh.com"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ciphers); i++) {
+		char *path = keygen("cipher", "ed25519", NULL, "p", ciphers[i], NULL);
+		struct sshkey *k = NULL;
+
+		g_assert_cmpint(keyfile_load_private(path, "q", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
+		check_pair(path, "p", "ssh-ed25519");
+		g_free(path);
+	}
+	/* chacha20-poly1305@openssh.com is not supported for key files: refused, not misread. */
+	{
+		char *path = keygen("chacha", "ed25519", NULL, "p", "chacha20-poly1305@openssh.com", NULL);
+		struct sshkey *k = NULL;
+
+		g_assert_cmpint(keyfile_load_private(path, "p", &k), ==, ERR_KEY_TYPE_UNKNOWN);
+		g_assert_null(k);
 		g_free(path);
 	}
 }
@@ -364,12 +409,50 @@ static void test_pem_formats(void)
 
 			path = keygen("pemenc", cases[i].type, cases[i].bits, "pem pass", NULL, cases[i].format);
 			g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_ENCRYPTED);
+			/* Encrypted PEM has no clear public key: keyfile_load_public_for falls back to .pub. */
+			g_assert_cmpint(keyfile_load_public_for(path, &k), ==, 0);
+			g_assert_false(sshkey_has_private(k));
+			sshkey_free(k);
+			k = NULL;
 			g_assert_cmpint(keyfile_load_private(path, "not it", &k), ==, ERR_KEY_WRONG_PASSPHRASE);
 			g_assert_null(k);
 			check_pair(path, "pem pass", cases[i].sshname);
 			g_free(path);
 		}
 	}
+}
+
+/* Ed25519 in PKCS#8 (ssh-keygen cannot write it): made by openssl genpkey. */
+static void test_pem_ed25519(void)
+{
+	char *path = path_of("ed-pkcs8"), *der = path_of("ed-pub.der");
+	const char *gen[] = {"openssl", "genpkey", "-algorithm", "ed25519", "-out", path, NULL};
+	const char *pub[] = {"openssl", "pkey", "-in", path, "-pubout", "-outform", "DER", "-out", der, NULL};
+	struct sshkey *k = NULL;
+	struct buf *blob = buf_new(0), *sig = buf_new(0);
+	gchar *spki = NULL;
+	gsize spkilen = 0;
+
+	g_unlink(path);
+	g_free(run(gen, NULL));
+	g_free(run(pub, NULL));
+	g_assert_cmpint(g_chmod(path, 0600), ==, 0);
+	g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, 0);
+	g_assert_cmpstr(sshkey_type_name(k), ==, "ssh-ed25519");
+	/* The SubjectPublicKeyInfo ends with the 32-byte key, as does our blob. */
+	g_assert_true(g_file_get_contents(der, &spki, &spkilen, NULL));
+	g_assert_cmpint(sshkey_to_blob(k, blob), ==, 0);
+	g_assert_cmpuint(spkilen, >, 32);
+	g_assert_cmpmem(spki + spkilen - 32, 32, buf_peek(blob) + buf_len(blob) - 32, 32);
+	g_assert_cmpint(sshkey_sign(k, NULL, (const uint8_t *)"m", 1, sig), ==, 0);
+	g_assert_cmpint(sshkey_verify(k, buf_peek(sig), buf_len(sig), (const uint8_t *)"m", 1, "ssh-ed25519"), ==, 0);
+	check_theirs_verify_ours(k, NULL);
+	g_free(spki);
+	buf_free(blob);
+	buf_free(sig);
+	sshkey_free(k);
+	g_free(path);
+	g_free(der);
 }
 
 /* Decoded openssh-key-v1 bytes of an unencrypted key, for mutation tests. */
@@ -451,6 +534,21 @@ static void test_openssh_malformed(void)
 	g_free(path);
 }
 
+/* Key types we do not support fail cleanly: DSA (OpenSSH 9.2 still makes it). */
+static void test_unsupported_types(void)
+{
+	char *path = keygen("dsa", "dsa", NULL, NULL, NULL, NULL);
+	char *pub = g_strconcat(path, ".pub", NULL);
+	struct sshkey *k = NULL;
+
+	g_assert_cmpint(keyfile_load_private(path, NULL, &k), ==, ERR_KEY_TYPE_UNKNOWN);
+	g_assert_null(k);
+	g_assert_cmpint(keyfile_load_public(pub, &k), ==, ERR_KEY_TYPE_UNKNOWN);
+	g_assert_null(k);
+	g_free(pub);
+	g_free(path);
+}
+
 static void test_permissions(void)
 {
 	char *path = keygen("perm", "ed25519", NULL, NULL, NULL, NULL);
@@ -529,7 +627,7 @@ static void test_certificates(void)
 	char *userpub = g_strconcat(user, ".pub", NULL), *hostpub = g_strconcat(host, ".pub", NULL);
 	char *usercert = g_strconcat(user, "-cert.pub", NULL), *hostcert = g_strconcat(host, "-cert.pub", NULL);
 	const char *a1[] = {"ssh-keygen", "-q", "-s", ca, "-I", "user-id", "-n", "alice,bob", "-V", "+52w", "-z", "42",
-			    userpub, NULL};
+			    "-O", "force-command=/bin/true", "-O", "no-pty", userpub, NULL};
 	const char *a2[] = {"ssh-keygen", "-q", "-s", rsaca, "-h", "-I", "host-id", "-n", "server.example", "-V",
 			    "-1d:+1d", hostpub, NULL};
 	struct sshkey *ucert = NULL, *hcert = NULL, *capub = NULL, *upriv = NULL, *uplain = NULL, *signer = NULL;
@@ -569,7 +667,17 @@ static void test_certificates(void)
 		free(fp);
 		g_free(theirs);
 	}
+	g_assert_true(sshkey_matches_pubkey_alg(ucert, "ecdsa-sha2-nistp256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(ucert, "ecdsa-sha2-nistp256"));
+	g_assert_true(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp256"));
+	g_assert_false(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(uplain, "ecdsa-sha2-nistp384"));
+	g_assert_cmpuint(sshkey_bits(ucert), ==, 256);
 	g_assert_cmpstr(sshkey_type_name(hcert), ==, "ssh-rsa-cert-v01@openssh.com");
+	g_assert_true(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-512-cert-v01@openssh.com"));
+	g_assert_true(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-256-cert-v01@openssh.com"));
+	g_assert_false(sshkey_matches_pubkey_alg(hcert, "rsa-sha2-512"));
+	g_assert_cmpuint(sshkey_bits(hcert), ==, 2048);
 	g_assert_cmpuint(sshkey_cert_type(hcert), ==, SSHKEY_CERT_HOST);
 	g_assert_cmpint(sshkey_cert_check(hcert, true, "server.example", now), ==, 0);
 	g_assert_cmpint(sshkey_cert_check(hcert, true, "other.example", now), ==, ERR_AUTH_FAILED);
@@ -585,6 +693,18 @@ static void test_certificates(void)
 				      "ecdsa-sha2-nistp256-cert-v01@openssh.com"),
 			==, 0);
 	g_assert_cmpint(sshkey_verify(uplain, buf_peek(sig), buf_len(sig), (const uint8_t *)"d", 1, NULL), ==, 0);
+	/* The same through the file next to the key. */
+	{
+		struct sshkey *viafile = NULL;
+
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, usercert, &viafile), ==, 0);
+		g_assert_cmpint(sshkey_equal_public(viafile, ucert), ==, 1);
+		g_assert_true(sshkey_has_private(viafile));
+		sshkey_free(viafile);
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, userpub, &viafile), ==, ERR_INVALID_FORMAT);
+		g_assert_cmpint(keyfile_attach_cert_file(upriv, hostcert, &viafile), ==, ERR_KEY_NOT_FOUND);
+		g_assert_null(viafile);
+	}
 	/* A certificate whose CA signature is corrupted is refused; so is every truncation. */
 	g_assert_cmpint(sshkey_to_blob(ucert, blob), ==, 0);
 	{
@@ -601,6 +721,49 @@ static void test_certificates(void)
 			g_assert_null(bad);
 		}
 		g_free(p);
+	}
+	/* A CA signature made with SHA-1 "ssh-rsa" is refused (OpenSSH's default CASignatureAlgorithms). */
+	{
+		const char *a3[] = {"ssh-keygen", "-q", "-s", rsaca, "-t", "ssh-rsa", "-h", "-I", "sha1", hostpub, NULL};
+		struct sshkey *bad = NULL;
+
+		g_free(run(a3, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &bad), ==, ERR_SIGNATURE_INVALID);
+		g_assert_null(bad);
+	}
+	/* No principals: refused, as current OpenSSH does (CVE-2026-35414 closed the fail-open). */
+	{
+		const char *a4[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "any", hostpub, NULL};
+		struct sshkey *anyc = NULL;
+
+		g_free(run(a4, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &anyc), ==, 0);
+		g_assert_cmpuint(sshkey_cert_nprincipals(anyc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, "whatever.example", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(anyc, true, NULL, now), ==, ERR_AUTH_FAILED);
+		sshkey_free(anyc);
+	}
+	/* Host certificate principals may be patterns; user certificate principals may not. */
+	{
+		const char *a5[] = {"ssh-keygen", "-q", "-s", ca, "-h", "-I", "wild", "-n", "*.example.org,db?.example.net",
+				    hostpub, NULL};
+		const char *a6[] = {"ssh-keygen", "-q", "-s", ca, "-I", "wild", "-n", "a*", userpub, NULL};
+		struct sshkey *wc = NULL;
+
+		g_free(run(a5, NULL));
+		g_assert_cmpint(keyfile_load_public(hostcert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "a.b.example.org", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "example.org", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db1.example.net", now), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "db12.example.net", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, true, "www.example.org.evil", now), ==, ERR_AUTH_FAILED);
+		sshkey_free(wc);
+		g_free(run(a6, NULL));
+		g_assert_cmpint(keyfile_load_public(usercert, &wc), ==, 0);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "alice", now), ==, ERR_AUTH_FAILED);
+		g_assert_cmpint(sshkey_cert_check(wc, false, "a*", now), ==, 0);
+		sshkey_free(wc);
 	}
 	/* A certificate for another key does not attach. */
 	{
@@ -649,9 +812,12 @@ int main(int argc, char **argv)
 	g_test_add_data_func("/keyfile/encrypted/aes256-ctr", "aes256-ctr", test_openssh_encrypted);
 	g_test_add_data_func("/keyfile/encrypted/aes256-gcm", "aes256-gcm@openssh.com", test_openssh_encrypted);
 	g_test_add_func("/keyfile/encrypted/reencrypt", test_openssh_reencrypt);
+	g_test_add_func("/keyfile/encrypted/other-ciphers", test_openssh_other_ciphers);
 	g_test_add_func("/keyfile/pem", test_pem_formats);
+	g_test_add_func("/keyfile/pem-ed25519", test_pem_ed25519);
 	g_test_add_func("/keyfile/malformed", test_openssh_malformed);
 	g_test_add_func("/keyfile/permissions", test_permissions);
+	g_test_add_func("/keyfile/unsupported-types", test_unsupported_types);
 	g_test_add_func("/keyfile/base64", test_base64);
 	g_test_add_func("/keyfile/public-line", test_public_line);
 	g_test_add_func("/keyfile/certificates", test_certificates);

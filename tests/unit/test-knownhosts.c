@@ -465,9 +465,40 @@ static void test_policy(struct fixture *fx, gconstpointer unused)
 	/* no: accepted and recorded. */
 	g_assert_cmpint(verify(fx->file, SSHCONFIG_STRICT_NO, false, false, &none, "lax", 22, a, NULL), ==, 0);
 	check(fx->file, "lax", 22, a, KNOWNHOSTS_OK, 0);
+	g_free(none.last_question);
 	free(fp);
 	sshkey_free(a);
 	sshkey_free(b);
+}
+
+static void test_verifier_from_config(struct fixture *fx, gconstpointer unused)
+{
+	char *opt_files = g_strdup_printf("UserKnownHostsFile=%s /second", fx->file);
+	const char *opts[] = { opt_files, "StrictHostKeyChecking=accept-new", "HashKnownHosts=yes",
+	                       "GlobalKnownHostsFile=/etc/none", "BatchMode=yes" };
+	struct sshconfig_args a = { .config_file = "none", .options = opts, .n_options = G_N_ELEMENTS(opts) };
+	struct sshconfig *c = NULL;
+	struct knownhosts_verifier v;
+	struct sshkey *k = load_key("host_a.pub");
+	char *text = NULL;
+
+	g_assert_cmpint(sshconfig_resolve("cfg-host", &a, &c, NULL), ==, 0);
+	knownhosts_verifier_init(&v, c);
+	g_assert_cmpuint(v.n_user_files, ==, 2);
+	g_assert_cmpstr(v.user_files[0], ==, fx->file);
+	g_assert_cmpstr(v.global_files[0], ==, "/etc/none");
+	g_assert_cmpint(v.strict, ==, SSHCONFIG_STRICT_ACCEPT_NEW);
+	g_assert_true(v.hash_known_hosts);
+	g_assert_true(v.batch_mode);
+	g_assert_cmpint(knownhosts_verify(&v, c->hostname, (uint16_t)c->port, k), ==, 0);
+	knownhosts_verifier_clear(&v);
+	g_assert_true(g_file_get_contents(fx->file, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, "|1|"));
+	check(fx->file, "cfg-host", 22, k, KNOWNHOSTS_OK, 1);
+	g_free(text);
+	sshkey_free(k);
+	sshconfig_free(c);
+	g_free(opt_files);
 }
 
 int main(int argc, char **argv)
@@ -481,5 +512,7 @@ int main(int argc, char **argv)
 	           fixture_tear_down);
 	g_test_add("/knownhosts/add", struct fixture, NULL, fixture_set_up, test_add, fixture_tear_down);
 	g_test_add("/knownhosts/policy", struct fixture, NULL, fixture_set_up, test_policy, fixture_tear_down);
+	g_test_add("/knownhosts/verifier-from-config", struct fixture, NULL, fixture_set_up,
+	           test_verifier_from_config, fixture_tear_down);
 	return g_test_run();
 }

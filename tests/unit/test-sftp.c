@@ -21,7 +21,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -216,6 +218,20 @@ static void test_file_io(struct fixture *f, gconstpointer data)
 	}
 	g_assert_cmpuint(total, ==, n);
 	g_assert_true(memcmp(back, buf, n) == 0);
+	/* One read of the whole file and more: pipelined READs, cut at EOF. */
+	{
+		uint8_t *all = g_malloc0(n + 100000);
+
+		g_assert_cmpint(sftp_read(f->c, &h, 0, all, n + 100000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, n);
+		g_assert_true(memcmp(all, buf, n) == 0);
+		g_assert_cmpint(sftp_read(f->c, &h, n - 100, all, 600000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, 100);
+		g_assert_true(memcmp(all, buf + n - 100, 100) == 0);
+		g_assert_cmpint(sftp_read(f->c, &h, n + 5, all, 600000, &got), ==, 0);
+		g_assert_cmpuint(got, ==, 0);
+		g_free(all);
+	}
 	/* Writing through a read-only handle is refused by the server. */
 	g_assert_cmpint(sftp_write(f->c, &h, 0, "x", 1), <, 0);
 	g_assert_cmpint(sftp_close(f->c, &h), ==, 0);
@@ -309,14 +325,16 @@ static void test_dirs(struct fixture *f, gconstpointer data)
 
 static void test_paths(struct fixture *f, gconstpointer data)
 {
-	char *p = tpath(f, "target"), *l = tpath(f, "sym"), *out = NULL, *dots, *real;
+	char *p = tpath(f, "target"), *l = tpath(f, "sym"), *out = NULL, *dots, *real, *base;
 	char lbuf[256];
 	ssize_t n;
 
 	write_local(p, "x", 1);
 	real = realpath(f->dir, NULL);
 	g_assert_nonnull(real);
-	dots = g_build_filename(f->dir, "..", g_path_get_basename(f->dir), "target", NULL);
+	base = g_path_get_basename(f->dir);
+	dots = g_build_filename(f->dir, "..", base, "target", NULL);
+	g_free(base);
 	g_assert_cmpint(sftp_realpath(f->c, dots, &out), ==, 0);
 	g_assert_true(g_str_has_prefix(out, real));
 	g_assert_true(g_str_has_suffix(out, "/target"));
@@ -539,6 +557,21 @@ static void test_openssh_only_exts(struct fixture *f, gconstpointer data)
 	} else {
 		g_assert_cmpint(sftp_users_groups_by_id(f->c, uids, 2, gids, 1, &un, &gn), ==, ERR_NOT_SUPPORTED);
 	}
+	/* The raw EXTENDED call: an unknown request is OP_UNSUPPORTED. */
+	{
+		struct buf *reply = NULL;
+
+		g_assert_cmpint(sftp_extended(f->c, "no-such-extension@sftpfs", (const uint8_t *)"", 0, &reply), ==,
+		                ERR_NOT_SUPPORTED);
+		g_assert_cmpuint(sftp_last_status(), ==, SFTP_FX_OP_UNSUPPORTED);
+		g_assert_null(reply);
+		if (sftp_client_has(f->c, SFTP_EXT_LIMITS)) {
+			g_assert_cmpint(sftp_extended(f->c, "limits@openssh.com", NULL, 0, &reply), ==, 0);
+			g_assert_nonnull(reply);
+			g_assert_cmpuint(buf_len(reply), ==, 32);
+			buf_free(reply);
+		}
+	}
 	/* copy-data: server-side copy between two handles. */
 	write_local(p, "0123456789abcdef", 16);
 	g_assert_cmpint(sftp_open(f->c, p, SFTP_FXF_READ, NULL, &hs), ==, 0);
@@ -556,6 +589,43 @@ static void test_openssh_only_exts(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(sftp_close(f->c, &hs), ==, 0);
 	g_free(p);
 	g_free(q);
+}
+
+/* The reconnect path: the old client dies, its handles are refused by the
+ * new one (ERR_STALE, nothing sent), and reopening by path with
+ * sftp_reopen_flags keeps the data (no O_TRUNC again). */
+static void test_reopen(struct fixture *f, gconstpointer data)
+{
+	const char *argv[] = {f->srv->path, NULL};
+	uint32_t flags = SFTP_FXF_READ | SFTP_FXF_WRITE | SFTP_FXF_CREAT | SFTP_FXF_TRUNC;
+	struct sftp_client *c2;
+	struct sftp_handle h, h2;
+	char *p = tpath(f, "reopen");
+	char buf[16];
+	size_t got;
+
+	g_assert_cmpint(sftp_open(f->c, p, flags, NULL, &h), ==, 0);
+	g_assert_true(sftp_handle_belongs(f->c, &h));
+	g_assert_cmpint(sftp_write(f->c, &h, 0, "persist", 7), ==, 0);
+	sftp_client_shutdown(f->c, ERR_CONN_CLOSED);
+	g_assert_cmpint(sftp_client_error(f->c), ==, ERR_CONN_CLOSED);
+	g_assert_cmpint(sftp_read(f->c, &h, 0, buf, sizeof(buf), &got), ==, ERR_CONN_CLOSED);
+
+	g_assert_cmpint(sftp_client_spawn(argv, &c2, NULL), ==, 0);
+	g_assert_cmpint(sftp_client_init(c2), ==, 0);
+	g_assert_cmpint(sftp_client_error(c2), ==, 0);
+	g_assert_false(sftp_handle_belongs(c2, &h));
+	g_assert_cmpint(sftp_read(c2, &h, 0, buf, sizeof(buf), &got), ==, ERR_STALE);
+	g_assert_cmpint(sftp_write(c2, &h, 0, "x", 1), ==, ERR_STALE);
+	g_assert_cmpint(sftp_close(c2, &h), ==, ERR_STALE);
+	g_assert_cmpuint(sftp_reopen_flags(flags), ==, SFTP_FXF_READ | SFTP_FXF_WRITE);
+	g_assert_cmpint(sftp_open(c2, p, sftp_reopen_flags(flags), NULL, &h2), ==, 0);
+	g_assert_cmpint(sftp_read(c2, &h2, 0, buf, sizeof(buf), &got), ==, 0);
+	g_assert_cmpuint(got, ==, 7);
+	g_assert_cmpmem(buf, 7, "persist", 7);
+	g_assert_cmpint(sftp_close(c2, &h2), ==, 0);
+	sftp_client_free(c2);
+	g_free(p);
 }
 
 /* Many threads, each with its own synchronous requests in flight at once. */
@@ -730,7 +800,8 @@ static int fake_reply(struct fake *f, uint8_t type, const uint32_t *id, const vo
 	g_assert_cmpint(buf_put_u8(b, type), ==, 0);
 	if (id != NULL)
 		g_assert_cmpint(buf_put_u32(b, *id), ==, 0);
-	g_assert_cmpint(buf_put(b, body, len), ==, 0);
+	if (len > 0)
+		g_assert_cmpint(buf_put(b, body, len), ==, 0);
 	r = sftp_client_input(f->c, buf_peek(b), buf_len(b));
 	buf_free(b);
 	return r;
@@ -798,7 +869,7 @@ struct op_run {
 static gpointer op_thread(gpointer arg)
 {
 	struct op_run *o = arg;
-	struct sftp_handle h = {.len = 1, .data = {'h'}};
+	struct sftp_handle h;
 	struct sftp_attrs a;
 	struct sftp_names n;
 	struct sftp_statvfs sv;
@@ -807,6 +878,7 @@ static gpointer op_thread(gpointer arg)
 	uint32_t ids[2] = {1, 2};
 	size_t got;
 
+	g_assert_cmpint(sftp_handle_adopt(o->f->c, "h", 1, &h), ==, 0);
 	switch (o->op) {
 	case OP_STAT:
 		o->result = sftp_stat(o->f->c, "/x", &a);
@@ -1147,12 +1219,13 @@ static void ooo_cb(void *ctx, int err, const uint8_t *data, size_t len)
 static void test_out_of_order(void)
 {
 	struct fake f;
-	struct sftp_handle h = {.len = 2, .data = {'h', '1'}};
+	struct sftp_handle h;
 	struct ooo o = {0};
 	uint32_t ids[64];
 	unsigned order[64];
 
 	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h1", 2, &h), ==, 0);
 	for (unsigned i = 0; i < 64; i++)
 		g_assert_cmpint(sftp_read_async(f.c, &h, (uint64_t)i << 20, i + 1, SFTP_ASYNC_NOWAIT, ooo_cb, &o), ==, 0);
 	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 64);
@@ -1198,6 +1271,132 @@ static void test_out_of_order(void)
 	fake_free(&f);
 }
 
+/* 8 threads with 8 async READs each and 8 threads with a STAT each: 72
+ * requests provably in flight at once (none is answered until all have
+ * arrived), then answered in shuffled order; every caller gets its own reply. */
+struct mt {
+	struct fake *f;
+	unsigned index;
+	unsigned ok;
+	GMutex lock;
+	GCond cond;
+	unsigned pending;
+};
+
+static void mt_read_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct mt *m = ctx;
+
+	g_mutex_lock(&m->lock);
+	/* The script answers a READ at offset o for n bytes with n bytes of value o. */
+	if (err == 0 && len > 0 && data[0] == (uint8_t)m->index && data[len - 1] == (uint8_t)m->index)
+		m->ok++;
+	m->pending--;
+	g_cond_signal(&m->cond);
+	g_mutex_unlock(&m->lock);
+}
+
+static gpointer mt_reader(gpointer arg)
+{
+	struct mt *m = arg;
+	struct sftp_handle h;
+
+	g_assert_cmpint(sftp_handle_adopt(m->f->c, "h", 1, &h), ==, 0);
+	g_mutex_lock(&m->lock);
+	for (unsigned k = 0; k < 8; k++) {
+		m->pending++;
+		g_assert_cmpint(sftp_read_async(m->f->c, &h, m->index, 16 + k, 0, mt_read_cb, m), ==, 0);
+	}
+	while (m->pending > 0)
+		g_cond_wait(&m->cond, &m->lock);
+	g_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static gpointer mt_stat(gpointer arg)
+{
+	struct mt *m = arg;
+	struct sftp_attrs a;
+	char path[16];
+
+	g_snprintf(path, sizeof(path), "/t%u", m->index);
+	if (sftp_stat(m->f->c, path, &a) == 0 && a.size == m->index)
+		m->ok++;
+	sftp_attrs_clear(&a);
+	return NULL;
+}
+
+static void test_many_threads(void)
+{
+	struct fake f;
+	struct mt m[16];
+	GThread *t[16];
+	GBytes *pk[72];
+	unsigned order[72];
+
+	fake_start_v3(&f);
+	for (unsigned i = 0; i < 16; i++) {
+		m[i] = (struct mt){.f = &f, .index = i < 8 ? 100 + i : i};
+		g_mutex_init(&m[i].lock);
+		g_cond_init(&m[i].cond);
+		t[i] = g_thread_new("mt", i < 8 ? mt_reader : mt_stat, &m[i]);
+	}
+	for (unsigned i = 0; i < 72; i++) {
+		uint8_t type;
+		uint32_t id;
+
+		pk[i] = fake_pop(&f, &type, &id);
+		order[i] = i;
+	}
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 72);
+	for (unsigned i = 71; i > 0; i--) {
+		unsigned j = (i * 40503u + 7) % (i + 1), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (unsigned k = 0; k < 72; k++) {
+		struct buf *v = buf_from(g_bytes_get_data(pk[order[k]], NULL), g_bytes_get_size(pk[order[k]]));
+		struct buf *reply = buf_new(0);
+		const uint8_t *hd;
+		uint8_t type, data[64];
+		uint32_t len, id;
+		uint64_t off;
+		size_t hl;
+		char *path;
+
+		g_assert_cmpint(buf_consume(v, 4), ==, 0);
+		g_assert_cmpint(buf_get_u8(v, &type), ==, 0);
+		g_assert_cmpint(buf_get_u32(v, &id), ==, 0);
+		if (type == SSH_FXP_READ) {
+			g_assert_cmpint(buf_get_string_direct(v, &hd, &hl), ==, 0);
+			g_assert_cmpint(buf_get_u64(v, &off), ==, 0);
+			g_assert_cmpint(buf_get_u32(v, &len), ==, 0);
+			memset(data, (int)off, sizeof(data));
+			g_assert_cmpint(buf_put_string(reply, data, len), ==, 0);
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_DATA, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+		} else {
+			g_assert_cmpuint(type, ==, SSH_FXP_STAT);
+			g_assert_cmpint(buf_get_cstring(v, &path, &hl), ==, 0);
+			g_assert_cmpint(buf_put_u32(reply, SFTP_ATTR_SIZE), ==, 0);
+			g_assert_cmpint(buf_put_u64(reply, g_ascii_strtoull(path + 2, NULL, 10)), ==, 0);
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_ATTRS, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+			free(path);
+		}
+		buf_free(reply);
+		buf_free(v);
+		g_bytes_unref(pk[order[k]]);
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		g_thread_join(t[i]);
+		g_assert_cmpuint(m[i].ok, ==, i < 8 ? 8 : 1);
+		g_mutex_clear(&m[i].lock);
+		g_cond_clear(&m[i].cond);
+	}
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 0);
+	fake_free(&f);
+}
+
 /* Bytes arriving one at a time still frame correctly. */
 static void test_byte_at_a_time(void)
 {
@@ -1227,6 +1426,485 @@ static void test_byte_at_a_time(void)
 	fake_free(&f);
 }
 
+/* Answers the next request, which must be of type want, with a bare STATUS
+ * (or body of rtype); returns the request's first string argument. */
+static char *script_step(struct fake *f, uint8_t want, uint8_t rtype, const struct buf *reply, char **second)
+{
+	uint8_t type;
+	uint32_t id;
+	GBytes *b = fake_pop(f, &type, &id);
+	struct buf *v = buf_from(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	char *first = NULL;
+	size_t len;
+
+	g_assert_cmpuint(type, ==, want);
+	g_assert_cmpint(buf_consume(v, 9), ==, 0);
+	g_assert_cmpint(buf_get_cstring(v, &first, &len), ==, 0);
+	if (second != NULL)
+		g_assert_cmpint(buf_get_cstring(v, second, &len), ==, 0);
+	buf_free(v);
+	g_bytes_unref(b);
+	g_assert_cmpint(fake_reply(f, rtype, &id, buf_peek(reply), buf_len(reply)), ==, 0);
+	return first;
+}
+
+struct rename_run {
+	struct fake *f;
+	int result;
+};
+
+static gpointer rename_thread(gpointer arg)
+{
+	struct rename_run *r = arg;
+
+	r->result = sftp_posix_rename(r->f->c, "/d/old", "/d/new");
+	return NULL;
+}
+
+/* Without posix-rename@: RENAME fails (target exists), so the target is moved
+ * aside, the rename retried, and the moved-aside file removed. */
+static void test_rename_fallback(void)
+{
+	struct fake f;
+	struct rename_run rr = {.f = &f};
+	struct buf *failure = buf_new(0), *ok = buf_new(0), *attrs = buf_new(0), *dir_attrs = buf_new(0);
+	char *a, *b, *tmp;
+	GThread *t;
+
+	g_assert_cmpint(buf_put_u32(failure, SFTP_FX_FAILURE), ==, 0);
+	g_assert_cmpint(buf_put_cstring(failure, "Failure"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(failure, ""), ==, 0);
+	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, SFTP_ATTR_SIZE | SFTP_ATTR_PERMISSIONS), ==, 0);
+	g_assert_cmpint(buf_put_u64(attrs, 1), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, S_IFREG | 0644), ==, 0);
+	g_assert_cmpint(buf_put_u32(dir_attrs, SFTP_ATTR_PERMISSIONS), ==, 0);
+	g_assert_cmpint(buf_put_u32(dir_attrs, S_IFDIR | 0755), ==, 0);
+	fake_start_v3(&f);
+	g_assert_false(sftp_client_has(f.c, SFTP_EXT_POSIX_RENAME));
+	t = g_thread_new("rename", rename_thread, &rr);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, &b);
+	g_assert_cmpstr(a, ==, "/d/old");
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	a = script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL);
+	g_assert_cmpstr(a, ==, "/d/new");
+	g_free(a);
+	a = script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL);
+	g_assert_cmpstr(a, ==, "/d/old");
+	g_free(a);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp);
+	g_assert_cmpstr(a, ==, "/d/new");
+	g_assert_true(g_str_has_prefix(tmp, "/d/new.sftpfs-rename-"));
+	g_free(a);
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &b);
+	g_assert_cmpstr(a, ==, "/d/old");
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	a = script_step(&f, SSH_FXP_REMOVE, SSH_FXP_STATUS, ok, NULL);
+	g_assert_cmpstr(a, ==, tmp);
+	g_free(a);
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, 0);
+	g_free(tmp);
+
+	/* When the second rename fails, the target is moved back. */
+	t = g_thread_new("rename", rename_thread, &rr);
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &tmp));
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	a = script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, ok, &b);
+	g_assert_cmpstr(a, ==, tmp);
+	g_assert_cmpstr(b, ==, "/d/new");
+	g_free(a);
+	g_free(b);
+	g_free(tmp);
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, ERR_SFTP_STATUS);
+
+	/* A directory target is never moved aside: the RENAME error stands. */
+	t = g_thread_new("rename", rename_thread, &rr);
+	g_free(script_step(&f, SSH_FXP_RENAME, SSH_FXP_STATUS, failure, NULL));
+	g_free(script_step(&f, SSH_FXP_LSTAT, SSH_FXP_ATTRS, dir_attrs, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(rr.result, ==, ERR_SFTP_STATUS);
+	g_assert_cmpint(g_async_queue_length(f.sent), ==, 0);
+	fake_free(&f);
+	buf_free(dir_attrs);
+	buf_free(failure);
+	buf_free(ok);
+	buf_free(attrs);
+}
+
+struct open_run {
+	struct fake *f;
+	int result;
+	struct sftp_handle h;
+};
+
+static gpointer open_thread(gpointer arg)
+{
+	struct open_run *o = arg;
+
+	o->result = sftp_open(o->f->c, "/f", SFTP_FXF_READ, NULL, &o->h);
+	return NULL;
+}
+
+static gpointer limits_init_thread(gpointer arg)
+{
+	struct fake *f = arg;
+
+	return GINT_TO_POINTER(sftp_client_init(f->c));
+}
+
+/* limits@openssh.com: sizes clamped to ours, the handle limit enforced. */
+static void test_limits_honoured(void)
+{
+	struct fake f = {0};
+	struct buf *v = buf_new(0), *lim = buf_new(0), *h = buf_new(0), *ok = buf_new(0);
+	struct sftp_limits l;
+	struct open_run o = {.f = &f};
+	GThread *t;
+	GBytes *b;
+	uint8_t type;
+	uint32_t id;
+
+	g_assert_cmpint(buf_put_u32(v, 3), ==, 0);
+	g_assert_cmpint(buf_put_cstring(v, "limits@openssh.com"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(v, "1"), ==, 0);
+	f.sent = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
+	f.c = sftp_client_new(fake_send, &f);
+	t = g_thread_new("init", limits_init_thread, &f);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_VERSION, NULL, buf_peek(v), buf_len(v)), ==, 0);
+	b = fake_pop(&f, &type, &id);
+	g_assert_cmpuint(type, ==, SSH_FXP_EXTENDED);
+	g_bytes_unref(b);
+	/* A server claiming 1 GiB reads and writes, and 2 handles. */
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1u << 30), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 2), ==, 0);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_EXTENDED_REPLY, &id, buf_peek(lim), buf_len(lim)), ==, 0);
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, 0);
+	sftp_client_limits(f.c, &l);
+	g_assert_cmpuint(l.read_length, ==, SFTP_READ_MAX);
+	g_assert_cmpuint(l.write_length, ==, SFTP_PACKET_MAX - 1024);
+	g_assert_cmpuint(l.open_handles, ==, 2);
+
+	g_assert_cmpint(buf_put_string(h, "H", 1), ==, 0);
+	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
+	for (int i = 0; i < 2; i++) {
+		t = g_thread_new("open", open_thread, &o);
+		g_free(script_step(&f, SSH_FXP_OPEN, SSH_FXP_HANDLE, h, NULL));
+		g_thread_join(t);
+		g_assert_cmpint(o.result, ==, 0);
+	}
+	/* The third open is refused before anything is sent. */
+	g_assert_cmpint(sftp_open(f.c, "/f", SFTP_FXF_READ, NULL, &o.h), ==, ERR_LIMIT_EXCEEDED);
+	g_assert_cmpint(g_async_queue_length(f.sent), ==, 0);
+	/* After a close there is room again. */
+	{
+		struct op_run c = {.f = &f, .op = OP_CLOSE};
+
+		t = g_thread_new("close", op_thread, &c);
+		b = fake_pop(&f, &type, &id);
+		g_bytes_unref(b);
+		g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(ok), buf_len(ok)), ==, 0);
+		g_thread_join(t);
+		g_assert_cmpint(c.result, ==, 0);
+	}
+	t = g_thread_new("open", open_thread, &o);
+	g_free(script_step(&f, SSH_FXP_OPEN, SSH_FXP_HANDLE, h, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(o.result, ==, 0);
+	fake_free(&f);
+
+	/* Absurdly small claims are raised to 1 KiB; zero lengths mean "unknown". */
+	f.sent = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
+	f.c = sftp_client_new(fake_send, &f);
+	t = g_thread_new("init", limits_init_thread, &f);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_VERSION, NULL, buf_peek(v), buf_len(v)), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	buf_reset(lim);
+	g_assert_cmpint(buf_put_u64(lim, 100), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 0), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 1), ==, 0);
+	g_assert_cmpint(buf_put_u64(lim, 0), ==, 0);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_EXTENDED_REPLY, &id, buf_peek(lim), buf_len(lim)), ==, 0);
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, 0);
+	sftp_client_limits(f.c, &l);
+	g_assert_cmpuint(l.packet_length, ==, 2048);
+	g_assert_cmpuint(l.read_length, ==, 1024);
+	g_assert_cmpuint(l.write_length, ==, 1024);
+	g_assert_cmpuint(l.open_handles, ==, 0);
+	fake_free(&f);
+	buf_free(v);
+	buf_free(lim);
+	buf_free(h);
+	buf_free(ok);
+}
+
+/* Completion callbacks may queue more async work but never block. */
+struct cb_ctx {
+	struct sftp_client *c;
+	int sync_result;
+	int async_result[2];
+	struct ooo later;
+};
+
+static void reentrant_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct cb_ctx *x = ctx;
+	struct sftp_attrs a;
+	struct sftp_handle h;
+
+	g_assert_cmpint(sftp_handle_adopt(x->c, "h", 1, &h), ==, 0);
+	x->sync_result = sftp_stat(x->c, "/", &a);
+	if (sftp_write(x->c, &h, 0, "x", 1) != ERR_INVALID_ARGUMENT)
+		x->sync_result = 1;
+	/* Flags 0 would wait for room; on the I/O thread it must not. */
+	x->async_result[0] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
+	x->async_result[1] = sftp_read_async(x->c, &h, 0, 1, 0, ooo_cb, &x->later);
+}
+
+static void test_callback_rules(void)
+{
+	struct fake f;
+	struct sftp_handle h;
+	struct cb_ctx x = {0};
+	struct buf *eof = buf_new(0);
+	uint8_t type;
+	uint32_t id, id2;
+	struct ooo o = {0};
+
+	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+	x.c = f.c;
+	sftp_client_set_window(f.c, 2, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, 0, reentrant_cb, &x), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, 0, ooo_cb, &o), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_bytes_unref(fake_pop(&f, &type, &id2));
+	g_assert_cmpint(buf_put_u32(eof, SFTP_FX_EOF), ==, 0);
+	/* Completing the first frees one slot: the callback's first READ takes
+	 * it, its second finds the window full. */
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpint(x.sync_result, ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(x.async_result[0], ==, 0);
+	g_assert_cmpint(x.async_result[1], ==, ERR_WOULD_BLOCK);
+	g_assert_cmpuint(sftp_client_in_flight(f.c), ==, 2);
+	fake_free(&f);
+	/* Shutdown completed the two still pending. */
+	g_assert_cmpuint(o.done + x.later.done, ==, 2);
+	buf_free(eof);
+}
+
+/* Async READ replies truncated at every offset, or longer than asked: errors through the callback. */
+struct one_result {
+	int err;
+	size_t len;
+	unsigned calls;
+};
+
+static void one_cb(void *ctx, int err, const uint8_t *data, size_t len)
+{
+	struct one_result *o = ctx;
+
+	o->err = err;
+	o->len = len;
+	o->calls++;
+}
+
+static void test_hostile_async(void)
+{
+	struct buf *b = buf_new(0);
+
+	g_assert_cmpint(buf_put_string(b, "0123456789", 10), ==, 0);
+	for (size_t cut = 0; cut <= buf_len(b) + 1; cut++) {
+		struct fake f;
+		struct sftp_handle h;
+		struct one_result o = {0};
+		uint8_t type, body[32] = {0};
+		uint32_t id;
+
+		memcpy(body, buf_peek(b), buf_len(b));
+		fake_start_v3(&f);
+		g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+		/* Ask for 9 bytes at cut == len + 1 so that the 10 sent are too many. */
+		g_assert_cmpint(sftp_read_async(f.c, &h, 0, cut == buf_len(b) + 1 ? 9 : 10, 0, one_cb, &o), ==, 0);
+		g_bytes_unref(fake_pop(&f, &type, &id));
+		g_assert_cmpint(fake_reply(&f, SSH_FXP_DATA, &id, body, cut > buf_len(b) ? buf_len(b) : cut), ==, 0);
+		g_assert_cmpuint(o.calls, ==, 1);
+		if (cut == buf_len(b)) {
+			g_assert_cmpint(o.err, ==, 0);
+			g_assert_cmpuint(o.len, ==, 10);
+		} else {
+			g_assert_cmpint(o.err, <, 0);
+			g_assert_cmpuint(o.len, ==, 0);
+		}
+		fake_free(&f);
+		g_assert_cmpuint(o.calls, ==, 1);
+	}
+	buf_free(b);
+}
+
+/* The window: a synchronous caller waits for room, async NOWAIT callers are
+ * told ERR_WOULD_BLOCK, and the byte bound counts as well as the request bound. */
+struct stat_run {
+	struct fake *f;
+	int result;
+};
+
+static gpointer window_stat_thread(gpointer arg)
+{
+	struct stat_run *s = arg;
+	struct sftp_attrs a;
+
+	s->result = sftp_stat(s->f->c, "/w", &a);
+	sftp_attrs_clear(&a);
+	return NULL;
+}
+
+static void test_window(void)
+{
+	struct fake f;
+	struct sftp_handle h;
+	struct one_result o = {0};
+	struct stat_run sr = {.f = &f, .result = 1};
+	struct buf *eof = buf_new(0), *attrs = buf_new(0);
+	GThread *t;
+	GBytes *b;
+	uint8_t type;
+	uint32_t id;
+
+	g_assert_cmpint(buf_put_u32(eof, SFTP_FX_EOF), ==, 0);
+	g_assert_cmpint(buf_put_u32(attrs, 0), ==, 0);
+	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+	sftp_client_set_window(f.c, 1, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 100, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	t = g_thread_new("stat", window_stat_thread, &sr);
+	/* The STAT is not sent while the window is full. */
+	b = g_async_queue_timeout_pop(f.sent, 200000);
+	g_assert_null(b);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpuint(o.calls, ==, 1);
+	g_free(script_step(&f, SSH_FXP_STAT, SSH_FXP_ATTRS, attrs, NULL));
+	g_thread_join(t);
+	g_assert_cmpint(sr.result, ==, 0);
+
+	/* Bytes: the window holds one full-size READ (32 KiB here). */
+	sftp_client_set_window(f.c, 10, 1);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 32768, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, ERR_WOULD_BLOCK);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(eof), buf_len(eof)), ==, 0);
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 1, SFTP_ASYNC_NOWAIT, one_cb, &o), ==, 0);
+	fake_free(&f);
+	buf_free(eof);
+	buf_free(attrs);
+}
+
+/* The fd driver with two pipes (sshfs -o passive style) against a real server. */
+static void test_pipe_fds(void)
+{
+	const char *argv[] = {OPENSSH_SFTP_SERVER, NULL};
+	struct sftp_client *c;
+	struct sftp_attrs a;
+	GPid pid;
+	gint in_fd, out_fd;
+	int status;
+
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+	                                       &in_fd, &out_fd, NULL, NULL));
+	g_assert_cmpint(sftp_client_start_fds(out_fd, in_fd, &c), ==, 0);
+	g_assert_cmpint(sftp_client_init(c), ==, 0);
+	g_assert_cmpint(sftp_stat(c, "/", &a), ==, 0);
+	g_assert_true(S_ISDIR(a.permissions));
+	sftp_attrs_clear(&a);
+	sftp_client_free(c); /* closes both pipes: the server exits */
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_spawn_close_pid(pid);
+}
+
+static void wedge_cb(void *ctx, int err)
+{
+	int *n = ctx;
+
+	if (err != 0)
+		(*n)++;
+}
+
+/* A peer that stops reading cannot wedge sftp_client_free. */
+static void test_pipe_wedged_peer(void)
+{
+	static const uint8_t version[] = {0, 0, 0, 5, SSH_FXP_VERSION, 0, 0, 0, 3};
+	struct sftp_client *c;
+	struct sftp_handle h;
+	uint8_t *chunk = g_malloc0(SFTP_IO_LEN_DEFAULT);
+	int sv[2], failed = 0, queued = 0;
+	gint64 t0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	g_assert_cmpint(sftp_client_start_fds(sv[0], sv[0], &c), ==, 0);
+	{
+		struct fake f = {.c = c};
+		GThread *t = g_thread_new("init", init_thread, &f);
+		uint8_t init[9];
+
+		/* VERSION only after INIT: earlier it would be a protocol error. */
+		g_assert_cmpint(read(sv[1], init, sizeof(init)), ==, (ssize_t)sizeof(init));
+		g_assert_cmpint(write(sv[1], version, sizeof(version)), ==, (ssize_t)sizeof(version));
+		g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, 0);
+	}
+	g_assert_cmpint(sftp_handle_adopt(c, "h", 1, &h), ==, 0);
+	/* 8 MiB of WRITEs toward a peer that reads nothing. */
+	while (sftp_write_async(c, &h, 0, chunk, SFTP_IO_LEN_DEFAULT, SFTP_ASYNC_NOWAIT, wedge_cb, &failed) == 0)
+		queued++;
+	g_assert_cmpint(queued, >, 64);
+	t0 = g_get_monotonic_time();
+	sftp_client_free(c);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+	g_assert_cmpint(failed, ==, queued);
+	close(sv[1]);
+	g_free(chunk);
+}
+
+static void count_shutdown(void *ctx, int err)
+{
+	int *v = ctx;
+
+	v[0]++;
+	v[1] = err;
+}
+
+/* The shutdown callback runs once with the first error; init runs once. */
+static void test_shutdown_callback(void)
+{
+	struct fake f;
+	int seen[2] = {0, 0};
+
+	fake_start_v3(&f);
+	sftp_client_set_shutdown_callback(f.c, count_shutdown, seen);
+	g_assert_cmpint(sftp_client_init(f.c), ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(sftp_client_error(f.c), ==, 0);
+	sftp_client_shutdown(f.c, ERR_TIMEOUT);
+	sftp_client_shutdown(f.c, ERR_CONN_CLOSED);
+	g_assert_cmpint(seen[0], ==, 1);
+	g_assert_cmpint(seen[1], ==, ERR_TIMEOUT);
+	g_assert_cmpint(sftp_client_error(f.c), ==, ERR_TIMEOUT);
+	fake_free(&f);
+	g_assert_cmpint(seen[0], ==, 1);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1245,6 +1923,7 @@ static void add_server_tests(const struct server *s)
 		{"openssh-extensions", test_openssh_only_exts},
 		{"pipelining", test_pipelining},
 		{"shutdown", test_shutdown},
+		{"reopen", test_reopen},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
@@ -1263,9 +1942,18 @@ int main(int argc, char **argv)
 	add_server_tests(&gesftp);
 	g_test_add_func("/sftp/scripted/out-of-order", test_out_of_order);
 	g_test_add_func("/sftp/scripted/byte-at-a-time", test_byte_at_a_time);
+	g_test_add_func("/sftp/scripted/many-threads", test_many_threads);
+	g_test_add_func("/sftp/scripted/rename-fallback", test_rename_fallback);
+	g_test_add_func("/sftp/scripted/limits", test_limits_honoured);
+	g_test_add_func("/sftp/scripted/callback-rules", test_callback_rules);
 	g_test_add_func("/sftp/hostile/truncations", test_hostile_truncations);
 	g_test_add_func("/sftp/hostile/values", test_hostile_values);
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
+	g_test_add_func("/sftp/hostile/async", test_hostile_async);
+	g_test_add_func("/sftp/scripted/window", test_window);
+	g_test_add_func("/sftp/scripted/shutdown-callback", test_shutdown_callback);
+	g_test_add_func("/sftp/pipe/fds", test_pipe_fds);
+	g_test_add_func("/sftp/pipe/wedged-peer", test_pipe_wedged_peer);
 	g_test_add_func("/sftp/hostile/version", test_hostile_version);
 	return g_test_run();
 }

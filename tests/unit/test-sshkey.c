@@ -89,6 +89,10 @@ static void test_ed25519_rfc8032(void)
 		priv = ed_private(seed, pk);
 		g_assert_true(sshkey_has_private(priv));
 		g_assert_cmpstr(sshkey_type_name(priv), ==, "ssh-ed25519");
+		g_assert_cmpuint(sshkey_bits(priv), ==, 256);
+		g_assert_true(sshkey_matches_pubkey_alg(priv, "ssh-ed25519"));
+		g_assert_false(sshkey_matches_pubkey_alg(priv, "ssh-ed25519-cert-v01@openssh.com"));
+		g_assert_false(sshkey_matches_pubkey_alg(priv, "rsa-sha2-256"));
 		/* RFC 8709 §4: string "ssh-ed25519", string key. */
 		g_assert_cmpint(buf_put_cstring(want, "ssh-ed25519"), ==, 0);
 		g_assert_cmpint(buf_put_string(want, pk, 32), ==, 0);

@@ -17,8 +17,8 @@ daemon_require() {
 
 # daemon_server_start DIR [socat EXEC options, e.g. su=nobody]: serves SFTP
 # on 127.0.0.1:$DIRECT_PORT with the server's working directory (its "home")
-# DIR. Several servers may run; each call overwrites DIRECT_PORT and
-# appends its pid to DAEMON_SERVER_PIDS.
+# DIR. Several servers may run; each call overwrites DIRECT_PORT;
+# daemon_server_stop stops them all.
 daemon_server_start() {
 	local dir=$1 extra=${2:+,$2} attempt i
 	for attempt in 1 2 3 4 5; do
@@ -28,8 +28,10 @@ daemon_server_start() {
 		local pid=$!
 		for i in $(seq 1 100); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$DIRECT_PORT") 2>/dev/null; then
-				DAEMON_SERVER_PIDS="${DAEMON_SERVER_PIDS:-} $pid"
-				export DIRECT_PORT DAEMON_SERVER_PIDS
+				# Tests run in subshells: keep the pids in a file
+				# so teardown_file stops servers a test started.
+				echo "$pid" >>"$(daemon_pidfile)"
+				export DIRECT_PORT
 				return 0
 			fi
 			kill -0 "$pid" 2>/dev/null || break
@@ -41,12 +43,17 @@ daemon_server_start() {
 	return 1
 }
 
+daemon_pidfile() {
+	echo "${BATS_FILE_TMPDIR:?bats >= 1.4 needed}/daemon-servers.pids"
+}
+
 daemon_server_stop() {
 	local pid
-	for pid in ${DAEMON_SERVER_PIDS:-}; do
+	[ -f "$(daemon_pidfile)" ] || return 0
+	while read -r pid; do
 		kill "$pid" 2>/dev/null || true
-	done
-	DAEMON_SERVER_PIDS=
+	done <"$(daemon_pidfile)"
+	rm -f "$(daemon_pidfile)"
 }
 
 # daemon_mount REMOTE MOUNTPOINT [sftpfs options...]: mounts through
