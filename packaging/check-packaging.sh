@@ -63,8 +63,9 @@ done
 # ---- the tarball ----
 daemon=no
 [ -x "$top_builddir/fuse/sftpfs" ] && daemon=yes
-check "make dist" $MAKE dist-gzip
 tarball=$top_builddir/sftpfs-$PACKAGE_VERSION.tar.gz
+rm -f "$tarball" # never package a stale tarball if make dist fails
+check "make dist" $MAKE dist-gzip
 
 # ---- Debian package ----
 deb=
