@@ -14,4 +14,5 @@ BENCH_INTEGRATION_TESTS = tests/integration/netproxy.bats
 if HAVE_BATS
 TESTS += $(BENCH_INTEGRATION_TESTS)
 endif
-EXTRA_DIST += $(BENCH_INTEGRATION_TESTS) tests/integration/lib/netproxy.bash
+EXTRA_DIST += $(BENCH_INTEGRATION_TESTS) tests/integration/lib/netproxy.bash \
+	bench/run bench/plot.gp bench/README.md

@@ -3,6 +3,10 @@
  *
  *   tcp-probe serve [PORT_FILE]   echo server on a free 127.0.0.1 port (one
  *                                 child process per connection); prints the port
+ *   tcp-probe exec PORT_FILE CMD [ARG...]
+ *                                 like serve, but each connection runs CMD with
+ *                                 the socket as its stdin and stdout (for example
+ *                                 sftp-server, for sshfs/sftpfs -o directport=)
  *   tcp-probe rtt PORT COUNT      COUNT one-byte ping-pongs; prints
  *                                 "min_ms X median_ms Y max_ms Z"
  *   tcp-probe bulk PORT BYTES     streams BYTES through the echo server and
@@ -72,6 +76,20 @@ static int connect_port(unsigned port)
 	return fd;
 }
 
+/* Each connection: CMD with the socket as stdin and stdout. */
+static void exec_child(int fd, char **cmd)
+{
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
+		_exit(127);
+	if (fd > 1)
+		close(fd);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	execv(cmd[0], cmd);
+	perror("tcp-probe: exec");
+	_exit(127);
+}
+
 static void echo_child(int fd)
 {
 	uint8_t b[65536];
@@ -91,7 +109,7 @@ static void echo_child(int fd)
 	}
 }
 
-static int serve(const char *port_file)
+static int serve(const char *port_file, char **cmd)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -128,6 +146,8 @@ static int serve(const char *port_file)
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (fork() == 0) {
 			close(fd);
+			if (cmd != NULL)
+				exec_child(c, cmd);
 			echo_child(c);
 		}
 		close(c);
@@ -232,13 +252,16 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0 && argc <= 3)
-		return serve(argc == 3 ? argv[2] : NULL);
+		return serve(argc == 3 ? argv[2] : NULL, NULL);
+	if (argc >= 4 && strcmp(argv[1], "exec") == 0 && argv[3][0] == '/')
+		return serve(argv[2], argv + 3);
 	if (argc == 4 && parse_u64(argv[2], 65535, &port) == 0 && port != 0) {
 		if (strcmp(argv[1], "rtt") == 0 && parse_u64(argv[3], PROBE_RTT_MAX, &n) == 0 && n > 0)
 			return rtt((unsigned)port, (unsigned)n);
 		if (strcmp(argv[1], "bulk") == 0 && parse_u64(argv[3], PROBE_BULK_MAX, &n) == 0 && n > 0)
 			return bulk((unsigned)port, n);
 	}
-	fprintf(stderr, "usage: tcp-probe serve [PORT_FILE] | rtt PORT COUNT | bulk PORT BYTES\n");
+	fprintf(stderr, "usage: tcp-probe serve [PORT_FILE] | exec PORT_FILE /CMD [ARG...] |\n"
+			"       rtt PORT COUNT | bulk PORT BYTES\n");
 	return 2;
 }
