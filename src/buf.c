@@ -192,12 +192,13 @@ int buf_reserve(struct buf *b, size_t n, uint8_t **dst)
 	len = buf_len(b);
 	if (b->max_size - len < n)
 		return ERR_NO_BUFFER_SPACE;
-	if (b->alloc - b->size >= n) {
+	/* A fresh buffer has no storage yet: allocate even for n == 0 so *dst is never NULL + 0. */
+	if (b->data != NULL && b->alloc - b->size >= n) {
 		*dst = b->data + b->size;
 		b->size += n;
 		return 0;
 	}
-	if (b->off >= BUF_COMPACT_THRESHOLD || b->alloc - len >= n) {
+	if (b->data != NULL && (b->off >= BUF_COMPACT_THRESHOLD || b->alloc - len >= n)) {
 		buf_compact(b);
 		if (b->alloc - b->size >= n) {
 			*dst = b->data + b->size;
@@ -210,6 +211,8 @@ int buf_reserve(struct buf *b, size_t n, uint8_t **dst)
 	nalloc -= nalloc % BUF_GROW_QUANTUM;
 	if (nalloc < b->alloc * 2)
 		nalloc = b->alloc * 2;
+	if (nalloc < BUF_GROW_QUANTUM)
+		nalloc = BUF_GROW_QUANTUM;
 	if (nalloc > b->max_size)
 		nalloc = b->max_size;
 	/* Grow by copy so the old allocation can be wiped, never by realloc. */
