@@ -49,7 +49,13 @@ layout() { # name, helper dir, make arguments...
 	check "$name: nothing left but directories" sh -c "test -z \"\$(find '$dest' ! -type d)\" || { find '$dest' ! -type d; exit 1; }"
 }
 
-layout default /sbin
+# The default layout's helper dir follows the configured prefix (make distcheck
+# configures a private one: then the helpers go to $(sbindir) = prefix/sbin).
+prefix=$(sed -n 's/^prefix = //p' "$top_builddir/Makefile")
+case "$prefix" in
+/usr | /usr/local) layout default /sbin ;;
+*) layout default "$prefix/sbin" ;;
+esac
 layout packaged /usr/sbin prefix=/usr mounthelperdir=/usr/sbin
 echo "1..$n"
 exit $fail
