@@ -265,3 +265,57 @@ server_size() {
 	[ ! -e "$SSHD_REMOTE/.doc.txt.swp" ]
 	grep -q "reconnected" "$LOG"
 }
+
+@test "O_APPEND writes across cuts land once each, in order" {
+	: >"$SSHD_REMOTE/append.log"
+	fault_mount
+	local i expected=$BATS_TEST_TMPDIR/expected
+	exec 7>>"$M/append.log"
+	for i in $(seq 1 3000); do
+		printf 'line %05d %0900d\n' "$i" 0 >&7
+		printf 'line %05d %0900d\n' "$i" 0 >>"$expected"
+		case $i in 700 | 1600 | 2500) proxy_ctl cut >/dev/null ;; esac
+	done
+	exec 7>&-
+	cmp "$expected" "$SSHD_REMOTE/append.log"
+	[ "$(grep -c "lost" "$LOG")" -ge 3 ]
+}
+
+@test "a file removed on the server while the link was down: ESTALE on that descriptor only" {
+	printf 'victim\n' >"$SSHD_REMOTE/victim"
+	printf 'survivor\n' >"$SSHD_REMOTE/survivor"
+	fault_mount
+	exec 7<"$M/victim"
+	exec 8<"$M/survivor"
+	proxy_ctl cut
+	wait_log "lost"
+	rm "$SSHD_REMOTE/victim"
+	run cat <&7
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Stale file handle"* ]]
+	[ "$(cat <&8)" = survivor ]
+	exec 7<&-
+	exec 8<&-
+	grep -q "cannot reopen" "$LOG"
+}
+
+@test "max_conns=2: one connection lost and reconnected on its own" {
+	for i in 1 2 3 4; do printf 'file %s\n' "$i" >"$SSHD_REMOTE/m$i"; done
+	fault_mount -o max_conns=2
+	for i in 1 2 3 4; do [ "$(cat "$M/m$i")" = "file $i" ]; done
+	local listener sessions
+	listener=$(cat "$SSHD_DIR/sshd.pid")
+	sessions=$(pgrep -P "$listener" | wc -l)
+	[ "$sessions" -eq 2 ]
+	# kill the session process of one connection only
+	kill_tree "$(pgrep -P "$listener" | head -n 1)"
+	wait_log "lost"
+	[ "$(grep -c "lost" "$LOG")" -eq 1 ]
+	for i in 1 2 3 4; do
+		printf 'new %s\n' "$i" >"$M/n$i"
+		[ "$(cat "$SSHD_REMOTE/n$i")" = "new $i" ]
+		[ "$(cat "$M/m$i")" = "file $i" ]
+	done
+	wait_log "reconnected"
+	[ "$(grep -c "reconnected" "$LOG")" -eq 1 ]
+}
