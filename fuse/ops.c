@@ -116,25 +116,45 @@ static void attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, s
 	}
 }
 
+/*
+ * Attributes by path come from the cache when it can answer (cache.h);
+ * what the server says is stored for the next time. An open directory
+ * stands for its path: its listing may have come from the cache, with no
+ * server handle behind it.
+ */
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	struct sftp_attrs a = { 0 };
+	struct sftpfs_file *f = fi != NULL ? (struct sftpfs_file *)(uintptr_t)fi->fh : NULL;
 	g_autofree char *remote = NULL;
+	uint64_t gen;
 	int r;
 
+	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
+		if (path == NULL)
+			path = f->path;
+		f = NULL;
+	}
+	if (f == NULL && sftpfs_cache_get_attr(fs->cache, path, st, &r))
+		return neg(r);
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
-	if (fi != NULL && fi->fh != 0 && !(fs->opts->workarounds & WORKAROUND_FSTAT)) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	gen = sftpfs_cache_generation(fs->cache);
+	if (f != NULL) {
 		r = sftp_fstat(f->client, &f->handle, &a);
 	} else {
 		remote = rpath(fs, path);
 		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
 	}
-	if (r == 0)
+	if (r == 0) {
 		attrs_to_stat(fs, &a, st);
+		if (path != NULL)
+			sftpfs_cache_put_attr(fs->cache, path, st, gen);
+	} else if (r == ERR_NO_SUCH_FILE && f == NULL) {
+		sftpfs_cache_put_negative(fs->cache, path, gen);
+	}
 	sftp_attrs_clear(&a);
 	return neg(r);
 }
@@ -181,6 +201,12 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	f = file_new(c, current_generation(fs), path, 0, true);
+	if (sftpfs_cache_has_dir(fs->cache, path)) {
+		/* Listed recently: readdir answers from the cache, and opens
+		 * a server handle only if the listing expires first. */
+		fi->fh = (uint64_t)(uintptr_t)f;
+		return 0;
+	}
 	r = sftp_opendir(c, remote, &f->handle);
 	if (r != 0) {
 		file_free(f);
@@ -190,15 +216,86 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* Fills one entry; st NULL when its attributes are unknown. */
+static int fill_entry(struct sftpfs *fs, void *dbuf, fuse_fill_dir_t filler, const char *name,
+		      const struct stat *st, enum fuse_readdir_flags flags)
+{
+	struct stat zero = { 0 };
+	enum fuse_fill_dir_flags ff = 0;
+	bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+
+	if (st == NULL) {
+		if (dot)
+			zero.st_mode = S_IFDIR;
+		st = &zero;
+	} else if ((flags & FUSE_READDIR_PLUS) && st->st_mode != 0 &&
+		   !(fs->opts->follow_symlinks && S_ISLNK(st->st_mode))) {
+		/* With follow_symlinks a link's lstat would be wrong; let
+		 * the kernel ask getattr instead. */
+		ff = FUSE_FILL_DIR_PLUS;
+	}
+	/* libfuse gives "." and ".." inode 0 unless we do, and readdir(3)
+	 * skips entries with inode 0. */
+	if (dot) {
+		zero = *st;
+		zero.st_ino = FUSE_UNKNOWN_INO_DOT;
+		st = &zero;
+	}
+	return filler(dbuf, name, st, 0, ff) != 0 ? ERR_ALLOC_FAIL : 0;
+}
+
+/* Fills from a fresh cached listing of path, with the cached attributes
+ * (readdirplus without a round trip). False if none is cached. */
+static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse_fill_dir_t filler,
+			   enum fuse_readdir_flags flags, int *r)
+{
+	GPtrArray *v = sftpfs_cache_get_dir(fs->cache, path);
+
+	*r = 0;
+	if (v == NULL)
+		return false;
+	for (guint i = 0; i < v->len && *r == 0; i++) {
+		const struct sftpfs_cache_dirent *e = g_ptr_array_index(v, i);
+		*r = fill_entry(fs, dbuf, filler, e->name, e->has_attr ? &e->st : NULL, flags);
+	}
+	g_ptr_array_unref(v);
+	return true;
+}
+
+/*
+ * Offset 0 mode: libfuse buffers the whole listing, so each call lists the
+ * directory from the start. The server handle is closed at the end of the
+ * listing (a rewinddir opens a new one), and a complete pass is stored in
+ * the cache with every entry's attributes (READDIR carries lstat attributes,
+ * filexfer-02 §7, so a following `ls -l` needs no per-file requests).
+ */
 static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	struct sftp_client *c = NULL;
 	struct sftp_names n = { 0 };
+	struct sftpfs_cache_dir *listing = NULL;
+	uint64_t gen;
 	int r;
 
-	/* Offset 0 mode: libfuse buffers the whole listing for us. */
+	(void)path;
+	(void)offset;
+	if (f->handle.len == 0) {
+		g_autofree char *remote = rpath(fs, f->path);
+
+		if (readdir_cached(fs, f->path, dbuf, filler, flags, &r))
+			return neg(r);
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
+		f->client = c;
+		if ((r = sftp_opendir(c, remote, &f->handle)) != 0)
+			return neg(r);
+	}
+	gen = sftpfs_cache_generation(fs->cache);
+	if (fs->cache != NULL)
+		listing = sftpfs_cache_dir_new();
 	for (;;) {
 		r = sftp_readdir(f->client, &f->handle, &n);
 		if (r == ERR_EOF) {
@@ -207,24 +304,20 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 		}
 		if (r != 0 || n.count == 0)
 			break;
-		for (size_t i = 0; i < n.count; i++) {
+		for (size_t i = 0; i < n.count && r == 0; i++) {
 			const struct sftp_name *e = &n.v[i];
+			bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
 			struct stat st;
-			enum fuse_fill_dir_flags ff = 0;
 
-			attrs_to_stat(fs, &e->attrs, &st);
-			/* With follow_symlinks a link's lstat would be wrong; let
-			 * the kernel ask getattr instead. */
-			if ((flags & FUSE_READDIR_PLUS) && (e->attrs.flags & SFTP_ATTR_PERMISSIONS) &&
-			    !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode)))
-				ff = FUSE_FILL_DIR_PLUS;
-			/* libfuse gives "." and ".." inode 0 unless we do, and
-			 * readdir(3) skips entries with inode 0. */
-			if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0)
-				st.st_ino = FUSE_UNKNOWN_INO_DOT;
-			if (filler(dbuf, e->name, &st, 0, ff) != 0) {
-				r = ERR_ALLOC_FAIL;
-				break;
+			attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
+			r = fill_entry(fs, dbuf, filler, e->name, &st, flags);
+			if (listing != NULL)
+				sftpfs_cache_dir_add(listing, e->name);
+			if (listing != NULL && !dot && st.st_mode != 0 &&
+			    !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
+				g_autofree char *child = strcmp(f->path, "/") == 0 ?
+					g_strconcat("/", e->name, NULL) : g_strconcat(f->path, "/", e->name, NULL);
+				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
 			}
 		}
 		sftp_names_clear(&n);
@@ -232,15 +325,25 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 			break;
 	}
 	sftp_names_clear(&n);
-	(void)path;
-	(void)offset;
+	if (r == 0) {
+		/* The whole directory was read: keep the listing, and close
+		 * the handle now (releasedir then has nothing to close). */
+		if (listing != NULL)
+			sftpfs_cache_put_dir(fs->cache, f->path, g_steal_pointer(&listing), gen);
+		int cr = sftp_close(f->client, &f->handle);
+
+		if (cr != 0)
+			log_debug(LOG_CAT_FUSE, "closing directory %s: %s", f->path, err_str(cr));
+		memset(&f->handle, 0, sizeof(f->handle));
+	}
+	sftpfs_cache_dir_free(listing);
 	return neg(r);
 }
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = sftp_close(f->client, &f->handle);
+	int r = f->handle.len != 0 ? sftp_close(f->client, &f->handle) : 0;
 
 	file_free(f);
 	(void)path;
@@ -258,6 +361,8 @@ static int op_mkdir(const char *path, mode_t mode)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_mkdir(c, remote, &a);
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, path, true);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -271,6 +376,8 @@ static int op_rmdir(const char *path)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_rmdir(c, remote);
+	if (r == 0)
+		sftpfs_cache_removed(fs->cache, path);
 	if (generic_failure(r)) {
 		/* rmdir(2): ENOTDIR for a non-directory, else it was not empty. */
 		d = is_dir(c, remote);
@@ -292,6 +399,8 @@ static int op_unlink(const char *path)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_remove(c, remote);
+	if (r == 0)
+		sftpfs_cache_removed(fs->cache, path);
 	/* unlink(2) of a directory is EISDIR on Linux. */
 	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
 		r = ERR_IS_DIRECTORY;
@@ -335,11 +444,15 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		 * OpenSSH implements it with link(2)+unlink(2), so an
 		 * existing target fails atomically. */
 		r = sftp_rename(c, rfrom, rto);
+		if (r == 0)
+			sftpfs_cache_renamed(fs->cache, from, to);
 		if (generic_failure(r) && is_dir(c, rto) >= 0)
 			r = ERR_FILE_EXISTS;
 		return neg(r);
 	}
 	r = sftp_posix_rename(c, rfrom, rto);
+	if (r == 0)
+		sftpfs_cache_renamed(fs->cache, from, to);
 	return neg(refine_rename(c, rfrom, rto, r));
 }
 
@@ -394,24 +507,32 @@ static int op_readlink(const char *path, char *out, size_t size)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
-	char *target = NULL;
+	g_autofree char *target = NULL;
 	g_autofree char *shown = NULL;
+	uint64_t gen;
 	int r;
 
 	if (size == 0)
 		return -EINVAL;
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
-	if ((r = sftp_readlink(c, remote, &target)) != 0)
-		return neg(r);
+	/* The cache keeps the target as the server sent it. */
+	target = sftpfs_cache_get_link(fs->cache, path);
+	if (target == NULL) {
+		char *t = NULL;
+
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
+		gen = sftpfs_cache_generation(fs->cache);
+		if ((r = sftp_readlink(c, remote, &t)) != 0)
+			return neg(r);
+		target = g_strdup(t);
+		free(t);
+		sftpfs_cache_put_link(fs->cache, path, target, gen);
+	}
 	if (fs->opts->contain_symlinks &&
 	    (target[0] == '/' || strcmp(target, "..") == 0 || g_str_has_prefix(target, "../") ||
-	     strstr(target, "/../") != NULL || g_str_has_suffix(target, "/.."))) {
-		free(target);
+	     strstr(target, "/../") != NULL || g_str_has_suffix(target, "/..")))
 		return -EPERM;
-	}
 	shown = fs->opts->transform_symlinks ? transform_target(fs, path, target) : g_strdup(target);
-	free(target);
 	g_strlcpy(out, shown, size);
 	return 0;
 }
@@ -426,6 +547,8 @@ static int op_symlink(const char *target, const char *linkpath)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_symlink(c, target, remote);
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, linkpath, false);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -444,6 +567,10 @@ static int op_link(const char *from, const char *to)
 	if (!sftp_client_has(c, SFTP_EXT_HARDLINK))
 		return -ENOSYS;
 	r = sftp_hardlink(c, rfrom, rto);
+	if (r == 0) {
+		sftpfs_cache_added(fs->cache, to, false);
+		sftpfs_cache_changed(fs->cache, from); /* its link count */
+	}
 	return neg(refine_exists(c, rto, r));
 }
 
@@ -454,7 +581,7 @@ static int op_link(const char *from, const char *to)
  * plain SETSTAT would follow. Without the extension, a symlink's attributes
  * cannot be set (EOPNOTSUPP) and other files use SETSTAT.
  */
-static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
+static int setattrs_remote(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
@@ -478,6 +605,18 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	if (r == 0)
 		r = sftp_setstat(c, remote, a);
 	return neg(r);
+}
+
+/* Any attempt may have changed something: the cached attributes go. */
+static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
+{
+	struct sftpfs *fs = sftpfs_get();
+	int r = setattrs_remote(path, fi, a);
+
+	if (path == NULL && fi != NULL && fi->fh != 0)
+		path = ((struct sftpfs_file *)(uintptr_t)fi->fh)->path;
+	sftpfs_cache_changed(fs->cache, path);
+	return r;
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -624,14 +763,28 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	return 0;
 }
 
+/* The kernel keeps its cached pages of the file when its size and mtime are
+ * those seen at the previous open (cache.h); O_TRUNC changes the file. */
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-	return open_common(path, 0, fi, false);
+	struct sftpfs *fs = sftpfs_get();
+	int r = open_common(path, 0, fi, false);
+
+	if (r == 0 && (fi->flags & O_TRUNC))
+		sftpfs_cache_changed(fs->cache, path);
+	else if (r == 0 && !fs->opts->direct_io && sftpfs_cache_keep_pages(fs->cache, path))
+		fi->keep_cache = 1;
+	return r;
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return open_common(path, mode, fi, true);
+	struct sftpfs *fs = sftpfs_get();
+	int r = open_common(path, mode, fi, true);
+
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, path, false);
+	return r;
 }
 
 static int op_mknod(const char *path, mode_t mode, dev_t rdev)
@@ -647,6 +800,7 @@ static int op_mknod(const char *path, mode_t mode, dev_t rdev)
 		return -EPERM;
 	if ((r = open_common(path, mode, &fi, true)) != 0)
 		return r;
+	sftpfs_cache_added(sftpfs_get()->cache, path, false);
 	f = (struct sftpfs_file *)(uintptr_t)fi.fh;
 	r = sftp_close(f->client, &f->handle);
 	file_free(f);
@@ -764,6 +918,7 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
 	 * own end of file whatever offset we send, even if the file grew. */
 	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
+	sftpfs_cache_invalidate(sftpfs_get(), f->path);
 	if (r != 0) {
 		g_mutex_lock(&f->lock);
 		if (f->write_err == 0)
@@ -881,6 +1036,7 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	if (n == 0)
 		return 0;
 	r = sftp_copy_data(in->client, &in->handle, (uint64_t)off_in, n, &out->handle, (uint64_t)off_out);
+	sftpfs_cache_changed(sftpfs_get()->cache, out->path);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 
@@ -895,12 +1051,18 @@ static int op_access(const char *path, int mask)
 	unsigned bits;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
+	/* Cached attributes answer unless they are a symlink's (access
+	 * follows links; the cache holds lstat attributes). */
+	if (!sftpfs_cache_get_attr(fs->cache, path, &st, &r) || (r == 0 && S_ISLNK(st.st_mode))) {
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
+		if ((r = sftp_stat(c, remote, &a)) != 0)
+			return neg(r);
+		attrs_to_stat(fs, &a, &st);
+		sftp_attrs_clear(&a);
+	} else if (r != 0) {
 		return neg(r);
-	if ((r = sftp_stat(c, remote, &a)) != 0)
-		return neg(r);
-	attrs_to_stat(fs, &a, &st);
-	sftp_attrs_clear(&a);
+	}
 	if (mask == F_OK)
 		return 0;
 	/* The permission check a local file system makes, on the attributes
@@ -941,6 +1103,41 @@ static int op_removexattr(const char *path, const char *name)
 	return -ENOTSUP;
 }
 
+/* Longest time the kernel keeps names and attributes with the cache on: a
+ * change made elsewhere shows within the dcache timeout plus this. */
+#define KERNEL_CACHE_MAX_S 1.0
+
+static bool user_fuse_option(const struct sftpfs *fs, const char *prefix)
+{
+	for (guint i = 0; i < fs->opts->fuse_options->len; i++) {
+		if (g_str_has_prefix(g_ptr_array_index(fs->opts->fuse_options, i), prefix))
+			return true;
+	}
+	return false;
+}
+
+/* Kernel name, attribute and negative-lookup caching follows the daemon's
+ * cache: short with dir_cache=yes, none with dir_cache=no (every stat then
+ * reaches the server), unless given as libfuse options. */
+static void kernel_cache_config(const struct sftpfs *fs, struct fuse_config *cfg)
+{
+	struct sftpfs_cache_config cc;
+	double t = 0;
+
+	if (fs->cache != NULL) {
+		sftpfs_cache_config_from_opts(fs->opts, &cc);
+		t = (double)cc.stat_timeout_us / 1e6;
+		if (t > KERNEL_CACHE_MAX_S)
+			t = KERNEL_CACHE_MAX_S;
+	}
+	if (!user_fuse_option(fs, "entry_timeout="))
+		cfg->entry_timeout = t;
+	if (!user_fuse_option(fs, "attr_timeout="))
+		cfg->attr_timeout = t;
+	if (!user_fuse_option(fs, "negative_timeout="))
+		cfg->negative_timeout = t;
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct sftpfs *fs = fuse_get_context()->private_data;
@@ -952,6 +1149,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	if (fs->opts->direct_io)
 		cfg->direct_io = 1;
+	kernel_cache_config(fs, cfg);
 	/* Large requests: a 1 MiB write becomes several pipelined WRITEs,
 	 * a 1 MiB read several READs in flight (op_read). */
 	if (conn->max_write < FUSE_REQUEST_MAX)

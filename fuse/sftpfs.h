@@ -23,6 +23,7 @@
 #include <fuse.h>
 #include <glib.h>
 
+#include "cache.h"
 #include "options.h"
 #include "sftp.h"
 
@@ -47,6 +48,8 @@ struct sftpfs {
 	uint32_t remote_uid;       /* idmap=user: the remote login's IDs */
 	uint32_t remote_gid;
 	GHashTable *uid_r2l, *uid_l2r, *gid_r2l, *gid_l2r; /* idmap=file */
+
+	struct sftpfs_cache *cache; /* fuse/cache.h; NULL with dir_cache=no */
 };
 
 /* One open file or directory (fi->fh). It remembers how it was opened so a

@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# The daemon's attribute / listing / symlink cache (fuse/cache.c) on real
+# mounts: changes made on the server show through the mount once the cache
+# timeouts pass, two mounts of one remote see each other's changes,
+# dir_cache=no sees changes at once, changes made through the mount show in
+# it at once, and an `ls -l` after a listing costs no per-file requests,
+# counted in the server's own log (OpenSSH sftp-server -l VERBOSE logs every
+# stat, lstat and opendir it serves). The server is sftp-server behind
+# -o directport, as in daemon-ops.bats.
+
+load lib/fuse
+load lib/daemon
+
+setup_file() {
+	daemon_require
+	TOP=$(mktemp -d "${TMPDIR:-/tmp}/sftpfs-cache.XXXXXX")
+	R=$TOP/remote
+	SLOG=$TOP/sftp-server.log
+	mkdir -p "$R" "$TOP/m1" "$TOP/m2" "$TOP/m3" "$TOP/m4"
+	# sftp-server logging each request to a file we can count in
+	cat >"$TOP/logged-sftp-server" <<-EOF
+		#!/bin/sh
+		exec $SFTP_SERVER_BIN -e -l VERBOSE 2>>"$SLOG"
+	EOF
+	chmod +x "$TOP/logged-sftp-server"
+	export TOP R SLOG
+	SFTP_SERVER_BIN=$TOP/logged-sftp-server daemon_server_start "$R"
+}
+
+teardown_file() {
+	for m in m1 m2 m3 m4; do
+		daemon_unmount "$TOP/$m"
+	done
+	daemon_server_stop
+	rm -rf "$TOP"
+}
+
+teardown() {
+	for m in m1 m2 m3 m4; do
+		daemon_unmount "$TOP/$m"
+	done
+}
+
+# Requests of one kind ("lstat", "stat", "opendir") the server logged for
+# paths starting with $2 since the log had $3 lines.
+requests() {
+	tail -n +"$(($3 + 1))" "$SLOG" | grep -c "^$1 name \"$2\|^$1 \"$2" || true
+}
+
+log_lines() {
+	wc -l <"$SLOG"
+}
+
+@test "a change on the server shows after dcache_timeout" {
+	local m=$TOP/m1 long=$TOP/m2
+	daemon_mount "127.0.0.1:$R" "$m" -o dcache_timeout=1
+	daemon_mount "127.0.0.1:$R" "$long" -o dcache_timeout=60
+	printf one >"$R/changing"
+	[ "$(stat -c %s "$m/changing")" = 3 ]
+	[ "$(stat -c %s "$long/changing")" = 3 ]
+	printf 'longer' >"$R/changing"
+	rm -f "$R/created-later"
+	[ "$(fsop stat "$m/created-later")" = ENOENT ]
+	printf x >"$R/created-later"
+	# the daemon's timeout and the kernel's (at most 1 s)
+	sleep 2.2
+	[ "$(stat -c %s "$m/changing")" = 6 ]
+	[ "$(cat "$m/changing")" = longer ]
+	[ "$(cat "$m/created-later")" = x ]
+	# within its 60 s the other mount still answers from its cache
+	[ "$(stat -c %s "$long/changing")" = 3 ]
+}
+
+@test "two mounts of the same remote see each other's changes after the timeouts" {
+	local a=$TOP/m1 b=$TOP/m2
+	daemon_mount "127.0.0.1:$R" "$a" -o dcache_timeout=1
+	daemon_mount "127.0.0.1:$R" "$b" -o dcache_timeout=1
+	mkdir "$a/two"
+	ls "$b/two" >/dev/null
+	ls "$a/two" >/dev/null
+	printf 'from a\n' >"$a/two/shared"
+	sleep 2.2
+	[ "$(cat "$b/two/shared")" = "from a" ]
+	printf 'from b, longer\n' >"$b/two/shared"
+	ln -s shared "$b/two/link"
+	sleep 2.2
+	[ "$(cat "$a/two/shared")" = "from b, longer" ]
+	[ "$(readlink "$a/two/link")" = shared ]
+	[ "$(ls "$a/two" | tr '\n' ' ')" = "link shared " ]
+	rm "$b/two/shared" "$b/two/link"
+	sleep 2.2
+	[ ! -e "$a/two/shared" ]
+	[ -z "$(ls -A "$a/two")" ]
+}
+
+@test "dir_cache=no sees server-side changes at once" {
+	local m=$TOP/m3
+	daemon_mount "127.0.0.1:$R" "$m" -o dir_cache=no
+	mkdir -p "$R/nocache"
+	printf one >"$R/nocache/f"
+	[ "$(stat -c %s "$m/nocache/f")" = 3 ]
+	[ "$(ls "$m/nocache")" = f ]
+	printf 'longer' >"$R/nocache/f"
+	[ "$(stat -c %s "$m/nocache/f")" = 6 ]
+	[ "$(cat "$m/nocache/f")" = longer ]
+	printf x >"$R/nocache/g"
+	[ "$(cat "$m/nocache/g")" = x ]
+	[ "$(ls "$m/nocache" | tr '\n' ' ')" = "f g " ]
+	rm "$R/nocache/g"
+	[ "$(fsop stat "$m/nocache/g")" = ENOENT ]
+	ln -s f "$R/nocache/l"
+	[ "$(readlink "$m/nocache/l")" = f ]
+	rm "$R/nocache/l"
+	ln -s g "$R/nocache/l"
+	[ "$(readlink "$m/nocache/l")" = g ]
+}
+
+@test "changes made through the mount show in it at once" {
+	local m=$TOP/m4
+	# long timeouts: anything stale would stay stale for the whole test
+	daemon_mount "127.0.0.1:$R" "$m" -o dcache_timeout=60
+	mkdir -p "$R/local/sub"
+	printf abc >"$R/local/sub/inner"
+	printf abc >"$R/local/file"
+	[ "$(ls "$m/local" | tr '\n' ' ')" = "file sub " ]
+	[ "$(stat -c '%s %a' "$m/local/file")" = "3 644" ]
+	# create, write, chmod, truncate, utimens
+	printf 'new file' >"$m/local/new"
+	[ "$(ls "$m/local" | tr '\n' ' ')" = "file new sub " ]
+	[ "$(stat -c %s "$m/local/new")" = 8 ]
+	printf 'more' >>"$m/local/file"
+	[ "$(stat -c %s "$m/local/file")" = 7 ]
+	chmod 600 "$m/local/file"
+	[ "$(stat -c %a "$m/local/file")" = 600 ]
+	truncate -s 2 "$m/local/file"
+	[ "$(stat -c %s "$m/local/file")" = 2 ]
+	touch -d @1234567890 "$m/local/file"
+	[ "$(stat -c %Y "$m/local/file")" = 1234567890 ]
+	# unlink, symlink, link, mknod, mkdir, rmdir
+	rm "$m/local/new"
+	[ "$(fsop stat "$m/local/new")" = ENOENT ]
+	[ "$(ls "$m/local" | tr '\n' ' ')" = "file sub " ]
+	ln -s file "$m/local/sym"
+	[ "$(readlink "$m/local/sym")" = file ]
+	ln "$m/local/file" "$m/local/hard"
+	[ "$(cat "$m/local/hard")" = abcmore ] && [ "$(cat "$R/local/hard")" = abcmore ]
+	[ "$(fsop mknod "$m/local/node" reg)" = OK ]
+	mkdir "$m/local/newdir"
+	printf y >"$m/local/newdir/inside"
+	[ "$(ls "$m/local/newdir")" = inside ]
+	[ "$(ls "$m/local" | tr '\n' ' ')" = "file hard newdir node sub sym " ]
+	rm "$m/local/newdir/inside"
+	rmdir "$m/local/newdir"
+	[ "$(fsop stat "$m/local/newdir")" = ENOENT ]
+	# a symlink replaced through the mount shows its new target
+	rm "$m/local/sym"
+	ln -s hard "$m/local/sym"
+	[ "$(readlink "$m/local/sym")" = hard ]
+	# rename of a directory: the old names are gone, the new ones there
+	[ "$(cat "$m/local/sub/inner")" = abc ]
+	mv "$m/local/sub" "$m/local/moved"
+	[ "$(fsop stat "$m/local/sub/inner")" = ENOENT ]
+	[ "$(fsop stat "$m/local/sub")" = ENOENT ]
+	[ "$(cat "$m/local/moved/inner")" = abc ]
+	[ "$(ls "$m/local" | tr '\n' ' ')" = "file hard moved node sym " ]
+	# rename over an existing file
+	printf 'replacement' >"$m/local/repl"
+	mv "$m/local/repl" "$m/local/file"
+	[ "$(cat "$m/local/file")" = replacement ]
+	[ "$(stat -c %s "$m/local/file")" = 11 ]
+	[ "$(fsop stat "$m/local/repl")" = ENOENT ]
+	# O_TRUNC through the mount
+	printf 'x' >"$m/local/file"
+	[ "$(stat -c %s "$m/local/file")" = 1 ]
+	[ "$(cat "$R/local/file")" = x ]
+}
+
+@test "ls -l after a listing needs no per-file requests (server log)" {
+	local m=$TOP/m1 nc=$TOP/m3 n0 i
+	mkdir -p "$R/many"
+	for i in $(seq 1 40); do printf "%s" "$i" >"$R/many/f$i"; done
+	ln -s f1 "$R/many/link"
+	daemon_mount "127.0.0.1:$R" "$m"
+	n0=$(log_lines)
+	ls -l "$m/many" >"$TOP/ls1"
+	[ "$(grep -c '^-.* f[0-9]*$' "$TOP/ls1")" = 40 ]
+	grep -q ' link -> f1$' "$TOP/ls1"
+	# one listing, no stat or lstat of any entry
+	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
+	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
+	[ "$(requests stat "$R/many/" "$n0")" = 0 ]
+	# again: the listing too comes from the cache
+	ls -l "$m/many" >"$TOP/ls2"
+	cmp "$TOP/ls1" "$TOP/ls2"
+	stat "$m/many/f7" >/dev/null
+	[ "$(fsop stat "$m/many/missing")" = ENOENT ]
+	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
+	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
+	# the same with dir_cache=no reaches the server for each entry, so
+	# the count above measures something
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	n0=$(log_lines)
+	ls -l "$nc/many" >/dev/null
+	[ "$(requests lstat "$R/many/" "$n0")" -ge 40 ]
+}
+
+@test "a directory made through the mount answers lookups without the server" {
+	local m=$TOP/m1 n0 i
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir "$m/fresh"
+	n0=$(log_lines)
+	for i in 1 2 3 4 5; do
+		printf "%s" "$i" >"$m/fresh/n$i"
+	done
+	# creating five names looked each up first: all answered by the cache
+	[ "$(requests lstat "$R/fresh/" "$n0")" = 0 ]
+	[ "$(ls "$m/fresh" | tr '\n' ' ')" = "n1 n2 n3 n4 n5 " ]
+	[ "$(cat "$R/fresh/n3")" = 3 ]
+}
