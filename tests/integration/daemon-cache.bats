@@ -217,3 +217,39 @@ log_lines() {
 	[ "$(ls "$m/fresh" | tr '\n' ' ')" = "n1 n2 n3 n4 n5 " ]
 	[ "$(cat "$R/fresh/n3")" = 3 ]
 }
+
+# Bytes the server read for file $1 in the opens closed since log line $2
+# (sftp-server logs each close with its byte counts).
+bytes_read() {
+	tail -n +"$(($2 + 1))" "$SLOG" | sed -n "s|^close \"$1\" bytes read \([0-9]*\) .*|\1|p" |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+@test "file pages stay cached across opens while size and mtime are unchanged" {
+	local m=$TOP/m1 nc=$TOP/m3 n0
+	head -c 300000 /dev/urandom >"$R/pages"
+	touch -d @1500000000 "$R/pages"
+	daemon_mount "127.0.0.1:$R" "$m" -o dcache_timeout=1
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	n0=$(log_lines)
+	cmp "$R/pages" "$m/pages"
+	cmp "$R/pages" "$nc/pages"
+	[ "$(bytes_read "$R/pages" "$n0")" = 600000 ]
+	# second open: the cached mount reads nothing from the server, the
+	# uncached one everything again
+	n0=$(log_lines)
+	cmp "$R/pages" "$m/pages"
+	[ "$(bytes_read "$R/pages" "$n0")" = 0 ]
+	n0=$(log_lines)
+	cmp "$R/pages" "$nc/pages"
+	[ "$(bytes_read "$R/pages" "$n0")" = 300000 ]
+	# same size, new contents and mtime on the server: after the timeout
+	# the pages are dropped and the new contents read
+	head -c 300000 /dev/urandom >"$R/pages"
+	touch -d @1600000000 "$R/pages"
+	sleep 2.2
+	cmp "$R/pages" "$m/pages"
+	# written through the mount: read back right
+	printf 'through the mount' | dd of="$m/pages" bs=1 seek=1000 conv=notrunc status=none
+	cmp "$R/pages" "$m/pages"
+}
