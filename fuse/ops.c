@@ -263,11 +263,99 @@ static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse
 }
 
 /*
+ * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
+ * same handle while op_readdir waits for its own, so a directory of one
+ * batch plus the final EOF costs one round trip instead of two, and a large
+ * one half as many. The server answers requests on one handle in order
+ * (filexfer-02 §6.1 lets a client send several before the replies), each
+ * READDIR returning the next batch or EOF; batches may be filled in any order.
+ */
+struct dir_batch {
+	int r;
+	struct sftp_names n;
+};
+
+struct dir_ahead {
+	struct sftp_client *client;
+	const struct sftp_handle *handle;
+	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
+};
+
+static void *dir_ahead_run(void *p)
+{
+	struct dir_ahead *a = p;
+	bool last;
+
+	do {
+		struct dir_batch *b = g_malloc0(sizeof(*b));
+
+		b->r = sftp_readdir(a->client, a->handle, &b->n);
+		last = b->r != 0 || b->n.count == 0;
+		g_async_queue_push(a->batches, b);
+	} while (!last);
+	return NULL;
+}
+
+struct dir_fill {
+	struct sftpfs *fs;
+	struct sftpfs_file *f;
+	void *dbuf;
+	fuse_fill_dir_t filler;
+	enum fuse_readdir_flags flags;
+	struct sftpfs_cache_dir *listing; /* NULL without a cache */
+	uint64_t gen;
+	int err;  /* first error (not EOF) */
+	bool eof; /* a READDIR said the end was reached */
+};
+
+/* Fills one READDIR reply (or records its end or error); frees its names. */
+static void dir_fill_batch(struct dir_fill *d, int r, struct sftp_names *n)
+{
+	const struct sftpfs_file *f = d->f;
+
+	if (r == ERR_EOF || (r == 0 && n->count == 0))
+		d->eof = true;
+	else if (r != 0 && d->err == 0)
+		d->err = r;
+	for (size_t i = 0; r == 0 && d->err == 0 && i < n->count; i++) {
+		const struct sftp_name *e = &n->v[i];
+		bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
+		struct stat st;
+
+		attrs_to_stat(d->fs, &e->attrs, &st); /* st_mode 0 if unknown */
+		d->err = fill_entry(d->fs, d->dbuf, d->filler, e->name, &st, d->flags);
+		if (d->listing == NULL)
+			continue;
+		sftpfs_cache_dir_add(d->listing, e->name);
+		if (!dot && st.st_mode != 0 && !(d->fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
+			g_autofree char *child = strcmp(f->path, "/") == 0 ? g_strconcat("/", e->name, NULL)
+									   : g_strconcat(f->path, "/", e->name, NULL);
+			sftpfs_cache_put_attr(d->fs->cache, child, &st, d->gen);
+		}
+	}
+	sftp_names_clear(n);
+}
+
+/* Fills the next reply the read-ahead thread got (waiting for it: it was
+ * sent with ours), or nothing once it has stopped. */
+static void dir_fill_ahead(struct dir_fill *d, GAsyncQueue *q, bool *ahead_done)
+{
+	struct dir_batch *b;
+
+	if (*ahead_done)
+		return;
+	b = g_async_queue_pop(q);
+	*ahead_done = b->r != 0 || b->n.count == 0;
+	dir_fill_batch(d, b->r, &b->n);
+	g_free(b);
+}
+
+/*
  * Offset 0 mode: libfuse buffers the whole listing, so each call lists the
- * directory from the start. The server handle is closed at the end of the
- * listing (a rewinddir opens a new one), and a complete pass is stored in
- * the cache with every entry's attributes (READDIR carries lstat attributes,
- * filexfer-02 §7, so a following `ls -l` needs no per-file requests).
+ * directory from the start (a second call, after rewinddir, on a new
+ * handle). A complete pass is stored in the cache with every entry's
+ * attributes (READDIR carries lstat attributes, filexfer-02 §7, so a
+ * following `ls -l` needs no per-file requests).
  */
 static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
@@ -275,74 +363,61 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 	struct sftpfs *fs = sftpfs_get();
 	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
 	struct sftp_client *c = NULL;
-	struct sftp_names n = { 0 };
-	struct sftpfs_cache_dir *listing = NULL;
-	uint64_t gen;
+	struct dir_fill d = { .fs = fs, .f = f, .dbuf = dbuf, .filler = filler, .flags = flags };
+	struct dir_ahead ahead = { 0 };
+	GThread *thread;
+	bool ahead_done = false;
 	int r;
 
 	(void)path;
 	(void)offset;
-	if (f->handle.len == 0) {
+	if ((f->handle.len == 0 || f->listed) && readdir_cached(fs, f->path, dbuf, filler, flags, &r))
+		return neg(r);
+	if (f->handle.len == 0 || f->listed) {
 		g_autofree char *remote = rpath(fs, f->path);
 
-		if (readdir_cached(fs, f->path, dbuf, filler, flags, &r))
-			return neg(r);
+		if (f->handle.len != 0 && (r = sftp_close(f->client, &f->handle)) != 0)
+			log_debug(LOG_CAT_FUSE, "closing directory %s: %s", f->path, err_str(r));
+		memset(&f->handle, 0, sizeof(f->handle));
 		if ((r = sftpfs_client(fs, &c)) != 0)
 			return neg(r);
 		f->client = c;
 		if ((r = sftp_opendir(c, remote, &f->handle)) != 0)
 			return neg(r);
 	}
-	gen = sftpfs_cache_generation(fs->cache);
+	f->listed = true;
+	d.gen = sftpfs_cache_generation(fs->cache);
 	if (fs->cache != NULL)
-		listing = sftpfs_cache_dir_new();
-	for (;;) {
+		d.listing = sftpfs_cache_dir_new();
+	ahead.client = f->client;
+	ahead.handle = &f->handle;
+	ahead.batches = g_async_queue_new();
+	thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
+	while (!d.eof && d.err == 0) {
+		struct sftp_names n = { 0 };
+
 		r = sftp_readdir(f->client, &f->handle, &n);
-		if (r == ERR_EOF) {
-			r = 0;
-			break;
-		}
-		if (r != 0 || n.count == 0)
-			break;
-		for (size_t i = 0; i < n.count && r == 0; i++) {
-			const struct sftp_name *e = &n.v[i];
-			bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
-			struct stat st;
-
-			attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
-			r = fill_entry(fs, dbuf, filler, e->name, &st, flags);
-			if (listing != NULL)
-				sftpfs_cache_dir_add(listing, e->name);
-			if (listing != NULL && !dot && st.st_mode != 0 &&
-			    !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
-				g_autofree char *child = strcmp(f->path, "/") == 0 ?
-					g_strconcat("/", e->name, NULL) : g_strconcat(f->path, "/", e->name, NULL);
-				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
-			}
-		}
-		sftp_names_clear(&n);
-		if (r != 0)
-			break;
+		dir_fill_batch(&d, r, &n);
+		if (thread != NULL)
+			dir_fill_ahead(&d, ahead.batches, &ahead_done);
 	}
-	sftp_names_clear(&n);
-	if (r == 0) {
-		/* The whole directory was read: keep the listing, and close
-		 * the handle now (releasedir then has nothing to close). */
-		if (listing != NULL)
-			sftpfs_cache_put_dir(fs->cache, f->path, g_steal_pointer(&listing), gen);
-		int cr = sftp_close(f->client, &f->handle);
-
-		if (cr != 0)
-			log_debug(LOG_CAT_FUSE, "closing directory %s: %s", f->path, err_str(cr));
-		memset(&f->handle, 0, sizeof(f->handle));
+	if (thread != NULL) {
+		while (!ahead_done)
+			dir_fill_ahead(&d, ahead.batches, &ahead_done);
+		g_thread_join(thread);
 	}
-	sftpfs_cache_dir_free(listing);
-	return neg(r);
+	g_async_queue_unref(ahead.batches);
+	if (d.err == 0 && d.listing != NULL)
+		sftpfs_cache_put_dir(fs->cache, f->path, g_steal_pointer(&d.listing), d.gen);
+	sftpfs_cache_dir_free(d.listing);
+	return neg(d.err);
 }
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	/* The kernel does not wait for this (FUSE_RELEASEDIR is sent in the
+	 * background), so the CLOSE round trip costs the reader nothing. */
 	int r = f->handle.len != 0 ? sftp_close(f->client, &f->handle) : 0;
 
 	file_free(f);

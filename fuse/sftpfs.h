@@ -62,6 +62,7 @@ struct sftpfs_file {
 	char *path;                 /* mount-relative path at open time */
 	uint32_t pflags;            /* SFTP_FXF_* it was opened with */
 	bool is_dir;
+	bool listed;                /* directory: read to the end once (fuse/ops.c readdir) */
 	GMutex lock;
 	int write_err;              /* protected by lock: first failed write (err.h) */
 };

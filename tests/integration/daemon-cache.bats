@@ -226,10 +226,11 @@ bytes_read() {
 }
 
 @test "file pages stay cached across opens while size and mtime are unchanged" {
-	local m=$TOP/m1 nc=$TOP/m3 n0
+	local m=$TOP/m1 short=$TOP/m2 nc=$TOP/m3 n0
 	head -c 300000 /dev/urandom >"$R/pages"
 	touch -d @1500000000 "$R/pages"
-	daemon_mount "127.0.0.1:$R" "$m" -o dcache_timeout=1
+	daemon_mount "127.0.0.1:$R" "$m"
+	daemon_mount "127.0.0.1:$R" "$short" -o dcache_timeout=1
 	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
 	n0=$(log_lines)
 	cmp "$R/pages" "$m/pages"
@@ -243,13 +244,15 @@ bytes_read() {
 	n0=$(log_lines)
 	cmp "$R/pages" "$nc/pages"
 	[ "$(bytes_read "$R/pages" "$n0")" = 300000 ]
-	# same size, new contents and mtime on the server: after the timeout
-	# the pages are dropped and the new contents read
+	# same size, new contents and mtime on the server: once the timeout
+	# has passed the pages are dropped and the new contents read
+	cmp "$R/pages" "$short/pages"
 	head -c 300000 /dev/urandom >"$R/pages"
 	touch -d @1600000000 "$R/pages"
 	sleep 2.2
-	cmp "$R/pages" "$m/pages"
+	cmp "$R/pages" "$short/pages"
 	# written through the mount: read back right
-	printf 'through the mount' | dd of="$m/pages" bs=1 seek=1000 conv=notrunc status=none
-	cmp "$R/pages" "$m/pages"
+	printf 'through the mount' | dd of="$short/pages" bs=1 seek=1000 conv=notrunc status=none
+	cmp "$R/pages" "$short/pages"
+	cmp "$R/pages" "$nc/pages"
 }
