@@ -44,14 +44,33 @@ struct sftpfs *sftpfs_get(void)
 	return fuse_get_context()->private_data;
 }
 
-/* The remote path of a mount-relative path ("/" is the base itself). */
 static char *rpath(const struct sftpfs *fs, const char *path)
 {
-	if (path == NULL || strcmp(path, "/") == 0)
-		return g_strdup(fs->base);
-	if (strcmp(fs->base, "/") == 0)
-		return g_strdup(path);
-	return g_strconcat(fs->base, path, NULL);
+	return sftpfs_rpath(fs, path);
+}
+
+static struct sftpfs_file *file_of(const struct fuse_file_info *fi)
+{
+	return (struct sftpfs_file *)(uintptr_t)fi->fh;
+}
+
+/* A copy of f's mount-relative path (renames change it under files_lock). */
+static char *file_path_dup(struct sftpfs_file *f)
+{
+	char *p;
+
+	g_mutex_lock(&f->fs->files_lock);
+	p = g_strdup(f->path);
+	g_mutex_unlock(&f->fs->files_lock);
+	return p;
+}
+
+/* f's contents or attributes changed (cache.h; the cache lock is a leaf). */
+static void invalidate_file(struct sftpfs_file *f)
+{
+	g_mutex_lock(&f->fs->files_lock);
+	sftpfs_cache_invalidate(f->fs, f->path);
+	g_mutex_unlock(&f->fs->files_lock);
 }
 
 static int neg(int err)
@@ -117,34 +136,40 @@ static void attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, s
 }
 
 /*
- * Attributes by path come from the cache when it can answer (cache.h);
- * what the server says is stored for the next time. An open directory
- * stands for its path: its listing may have come from the cache, with no
- * server handle behind it.
+ * Attributes by path come from the cache when it can answer (cache.h; a
+ * write through the mount drops the entry, so pending writes are never
+ * hidden); what the server says is stored for the next time. An open
+ * directory stands for its path.
  */
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	struct sftp_attrs a = { 0 };
-	struct sftpfs_file *f = fi != NULL ? (struct sftpfs_file *)(uintptr_t)fi->fh : NULL;
+	struct sftpfs_file *f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
 	g_autofree char *remote = NULL;
-	uint64_t gen;
+	g_autofree char *fpath = NULL;
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)
-			path = f->path;
+			path = fpath = file_path_dup(f);
 		f = NULL;
 	}
 	if (f == NULL && sftpfs_cache_get_attr(fs->cache, path, st, &r))
 		return neg(r);
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
-	gen = sftpfs_cache_generation(fs->cache);
 	if (f != NULL) {
-		r = sftp_fstat(f->client, &f->handle, &a);
+		struct sftp_handle h;
+
+		/* The size and times must include our pending writes. */
+		if ((r = sftpfs_file_drain(f)) == 0 && (r = sftpfs_file_handle(f, &c, &h)) == 0)
+			r = sftp_fstat(c, &h, &a);
 	} else {
+		if (path != NULL && (r = sftpfs_files_drain_path(fs, path)) != 0)
+			return neg(r);
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
 		remote = rpath(fs, path);
 		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
 	}
@@ -159,61 +184,151 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return neg(r);
 }
 
-static struct sftpfs_file *file_new(struct sftp_client *c, unsigned gen, const char *path, uint32_t pflags,
-				    bool dir)
-{
-	struct sftpfs_file *f = g_malloc0(sizeof(*f)); /* not g_new0: see sftpfs.h */
-
-	f->client = c;
-	f->generation = gen;
-	f->path = g_strdup(path);
-	f->pflags = pflags;
-	f->is_dir = dir;
-	g_mutex_init(&f->lock);
-	return f;
-}
-
-static void file_free(struct sftpfs_file *f)
-{
-	g_mutex_clear(&f->lock);
-	g_free(f->path);
-	g_free(f);
-}
-
-static unsigned current_generation(struct sftpfs *fs)
-{
-	unsigned g;
-
-	g_mutex_lock(&fs->lock);
-	g = fs->generation;
-	g_mutex_unlock(&fs->lock);
-	return g;
-}
-
 static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftp_client *c = NULL;
-	g_autofree char *remote = rpath(fs, path);
-	struct sftpfs_file *f;
+	struct sftpfs_file *f = NULL;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
+	if ((r = sftpfs_file_open(fs, path, 0, NULL, true, &f)) != 0)
 		return neg(r);
-	f = file_new(c, current_generation(fs), path, 0, true);
-	if (sftpfs_cache_has_dir(fs->cache, path)) {
-		/* Listed recently: readdir answers from the cache, and opens
-		 * a server handle only if the listing expires first. */
-		fi->fh = (uint64_t)(uintptr_t)f;
-		return 0;
-	}
-	r = sftp_opendir(c, remote, &f->handle);
-	if (r != 0) {
-		file_free(f);
-		return neg(r);
-	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
+}
+
+/*
+ * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
+ * same handle while the caller waits for its own, so a directory of one
+ * batch plus the final EOF costs one round trip instead of two, and a large
+ * one half as many. The server answers requests on one handle in order
+ * (filexfer-02 §6.1 lets a client send several before the replies), each
+ * READDIR returning the next batch or EOF; batch order does not matter.
+ */
+struct dir_batch {
+	int r;
+	struct sftp_names n;
+};
+
+struct dir_ahead {
+	struct sftp_client *client;
+	const struct sftp_handle *handle;
+	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
+};
+
+static bool batch_last(int r, const struct sftp_names *n)
+{
+	return r != 0 || n->count == 0;
+}
+
+static void *dir_ahead_run(void *p)
+{
+	struct dir_ahead *a = p;
+	bool last;
+
+	do {
+		struct dir_batch *b = g_malloc0(sizeof(*b));
+
+		b->r = sftp_readdir(a->client, a->handle, &b->n);
+		last = batch_last(b->r, &b->n);
+		g_async_queue_push(a->batches, b);
+	} while (!last);
+	return NULL;
+}
+
+/* Keeps one reply: a batch goes to out (which takes the names), the end or
+ * an error is noted. */
+static void take_batch(GArray *out, int r, struct sftp_names *n, bool *eof, int *err)
+{
+	if (!batch_last(r, n)) {
+		g_array_append_val(out, *n);
+		return;
+	}
+	if (r == ERR_EOF || r == 0)
+		*eof = true;
+	else if (*err == 0)
+		*err = r;
+	sftp_names_clear(n);
+}
+
+/* Every remaining batch of an open directory handle, two READDIRs in flight. */
+static int read_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out)
+{
+	struct dir_ahead ahead = { .client = c, .handle = h, .batches = g_async_queue_new() };
+	GThread *thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
+	bool eof = false, ahead_done = thread == NULL;
+	int err = 0;
+
+	while (!eof && err == 0) {
+		struct sftp_names n = { 0 };
+		int r = sftp_readdir(c, h, &n);
+
+		take_batch(out, r, &n, &eof, &err);
+		/* The thread's request went out with ours: take its reply. */
+		if (!ahead_done) {
+			struct dir_batch *b = g_async_queue_pop(ahead.batches);
+
+			ahead_done = batch_last(b->r, &b->n);
+			take_batch(out, b->r, &b->n, &eof, &err);
+			g_free(b);
+		}
+	}
+	while (!ahead_done) {
+		struct dir_batch *b = g_async_queue_pop(ahead.batches);
+
+		ahead_done = batch_last(b->r, &b->n);
+		take_batch(out, b->r, &b->n, &eof, &err);
+		g_free(b);
+	}
+	if (thread != NULL)
+		g_thread_join(thread);
+	g_async_queue_unref(ahead.batches);
+	return err;
+}
+
+static void clear_batches(GArray *out)
+{
+	for (guint i = 0; i < out->len; i++)
+		sftp_names_clear(&g_array_index(out, struct sftp_names, i));
+	g_array_set_size(out, 0);
+}
+
+/* The whole listing; read again from the start on a reopened handle if the
+ * connection is lost on the way (nothing reaches the kernel before). */
+static int read_listing(struct sftpfs_file *f, GArray *out)
+{
+	struct sftp_client *c = NULL, *prev = NULL;
+	struct sftp_handle h;
+	int r;
+
+	for (;;) {
+		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+			return r;
+		if (prev != NULL && c != prev)
+			clear_batches(out); /* a reopened handle starts over */
+		prev = c;
+		if ((r = read_batches(c, &h, out)) == 0)
+			return 0;
+		if (sftp_client_error(c) == 0)
+			return r;
+		/* the next handle call reconnects or fails */
+	}
+}
+
+/* The listing on a handle of its own (a second readdir of one open
+ * directory, after rewinddir: the first handle is at its end). */
+static int read_listing_again(struct sftpfs *fs, const char *path, GArray *out)
+{
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftp_handle h;
+	int r, cr;
+
+	if ((r = sftpfs_client(fs, &c)) != 0 || (r = sftp_opendir(c, remote, &h)) != 0)
+		return r;
+	r = read_batches(c, &h, out);
+	if ((cr = sftp_close(c, &h)) != 0)
+		log_debug(LOG_CAT_FUSE, "closing directory %s: %s", path, err_str(cr));
+	return r;
 }
 
 /* Fills one entry; st NULL when its attributes are unknown. */
@@ -263,97 +378,9 @@ static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse
 }
 
 /*
- * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
- * same handle while op_readdir waits for its own, so a directory of one
- * batch plus the final EOF costs one round trip instead of two, and a large
- * one half as many. The server answers requests on one handle in order
- * (filexfer-02 §6.1 lets a client send several before the replies), each
- * READDIR returning the next batch or EOF; batches may be filled in any order.
- */
-struct dir_batch {
-	int r;
-	struct sftp_names n;
-};
-
-struct dir_ahead {
-	struct sftp_client *client;
-	const struct sftp_handle *handle;
-	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
-};
-
-static void *dir_ahead_run(void *p)
-{
-	struct dir_ahead *a = p;
-	bool last;
-
-	do {
-		struct dir_batch *b = g_malloc0(sizeof(*b));
-
-		b->r = sftp_readdir(a->client, a->handle, &b->n);
-		last = b->r != 0 || b->n.count == 0;
-		g_async_queue_push(a->batches, b);
-	} while (!last);
-	return NULL;
-}
-
-struct dir_fill {
-	struct sftpfs *fs;
-	struct sftpfs_file *f;
-	void *dbuf;
-	fuse_fill_dir_t filler;
-	enum fuse_readdir_flags flags;
-	struct sftpfs_cache_dir *listing; /* NULL without a cache */
-	uint64_t gen;
-	int err;  /* first error (not EOF) */
-	bool eof; /* a READDIR said the end was reached */
-};
-
-/* Fills one READDIR reply (or records its end or error); frees its names. */
-static void dir_fill_batch(struct dir_fill *d, int r, struct sftp_names *n)
-{
-	const struct sftpfs_file *f = d->f;
-
-	if (r == ERR_EOF || (r == 0 && n->count == 0))
-		d->eof = true;
-	else if (r != 0 && d->err == 0)
-		d->err = r;
-	for (size_t i = 0; r == 0 && d->err == 0 && i < n->count; i++) {
-		const struct sftp_name *e = &n->v[i];
-		bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
-		struct stat st;
-
-		attrs_to_stat(d->fs, &e->attrs, &st); /* st_mode 0 if unknown */
-		d->err = fill_entry(d->fs, d->dbuf, d->filler, e->name, &st, d->flags);
-		if (d->listing == NULL)
-			continue;
-		sftpfs_cache_dir_add(d->listing, e->name);
-		if (!dot && st.st_mode != 0 && !(d->fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
-			g_autofree char *child = strcmp(f->path, "/") == 0 ? g_strconcat("/", e->name, NULL)
-									   : g_strconcat(f->path, "/", e->name, NULL);
-			sftpfs_cache_put_attr(d->fs->cache, child, &st, d->gen);
-		}
-	}
-	sftp_names_clear(n);
-}
-
-/* Fills the next reply the read-ahead thread got (waiting for it: it was
- * sent with ours), or nothing once it has stopped. */
-static void dir_fill_ahead(struct dir_fill *d, GAsyncQueue *q, bool *ahead_done)
-{
-	struct dir_batch *b;
-
-	if (*ahead_done)
-		return;
-	b = g_async_queue_pop(q);
-	*ahead_done = b->r != 0 || b->n.count == 0;
-	dir_fill_batch(d, b->r, &b->n);
-	g_free(b);
-}
-
-/*
  * Offset 0 mode: libfuse buffers the whole listing, so each call lists the
- * directory from the start (a second call, after rewinddir, on a new
- * handle). A complete pass is stored in the cache with every entry's
+ * directory from the start. A fresh cached listing answers without a
+ * request; a listing read from the server is stored with every entry's
  * attributes (READDIR carries lstat attributes, filexfer-02 §7, so a
  * following `ls -l` needs no per-file requests).
  */
@@ -361,68 +388,56 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	struct sftp_client *c = NULL;
-	struct dir_fill d = { .fs = fs, .f = f, .dbuf = dbuf, .filler = filler, .flags = flags };
-	struct dir_ahead ahead = { 0 };
-	GThread *thread;
-	bool ahead_done = false;
+	struct sftpfs_file *f = file_of(fi);
+	g_autofree char *dpath = file_path_dup(f);
+	GArray *batches;
+	struct sftpfs_cache_dir *listing = NULL;
+	uint64_t gen;
 	int r;
 
 	(void)path;
 	(void)offset;
-	if ((f->handle.len == 0 || f->listed) && readdir_cached(fs, f->path, dbuf, filler, flags, &r))
+	if (readdir_cached(fs, dpath, dbuf, filler, flags, &r))
 		return neg(r);
-	if (f->handle.len == 0 || f->listed) {
-		g_autofree char *remote = rpath(fs, f->path);
-
-		if (f->handle.len != 0 && (r = sftp_close(f->client, &f->handle)) != 0)
-			log_debug(LOG_CAT_FUSE, "closing directory %s: %s", f->path, err_str(r));
-		memset(&f->handle, 0, sizeof(f->handle));
-		if ((r = sftpfs_client(fs, &c)) != 0)
-			return neg(r);
-		f->client = c;
-		if ((r = sftp_opendir(c, remote, &f->handle)) != 0)
-			return neg(r);
-	}
+	gen = sftpfs_cache_generation(fs->cache);
+	batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
+	/* The kernel does not call readdir twice at once on one directory. */
+	r = f->listed ? read_listing_again(fs, dpath, batches) : read_listing(f, batches);
 	f->listed = true;
-	d.gen = sftpfs_cache_generation(fs->cache);
-	if (fs->cache != NULL)
-		d.listing = sftpfs_cache_dir_new();
-	ahead.client = f->client;
-	ahead.handle = &f->handle;
-	ahead.batches = g_async_queue_new();
-	thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
-	while (!d.eof && d.err == 0) {
-		struct sftp_names n = { 0 };
+	if (r == 0 && fs->cache != NULL)
+		listing = sftpfs_cache_dir_new();
+	for (guint b = 0; r == 0 && b < batches->len; b++) {
+		const struct sftp_names *n = &g_array_index(batches, struct sftp_names, b);
 
-		r = sftp_readdir(f->client, &f->handle, &n);
-		dir_fill_batch(&d, r, &n);
-		if (thread != NULL)
-			dir_fill_ahead(&d, ahead.batches, &ahead_done);
+		for (size_t i = 0; r == 0 && i < n->count; i++) {
+			const struct sftp_name *e = &n->v[i];
+			bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
+			struct stat st;
+
+			attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
+			r = fill_entry(fs, dbuf, filler, e->name, &st, flags);
+			if (listing == NULL)
+				continue;
+			sftpfs_cache_dir_add(listing, e->name);
+			if (!dot && st.st_mode != 0 && !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
+				g_autofree char *child = strcmp(dpath, "/") == 0 ? g_strconcat("/", e->name, NULL)
+										  : g_strconcat(dpath, "/", e->name, NULL);
+				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
+			}
+		}
 	}
-	if (thread != NULL) {
-		while (!ahead_done)
-			dir_fill_ahead(&d, ahead.batches, &ahead_done);
-		g_thread_join(thread);
-	}
-	g_async_queue_unref(ahead.batches);
-	if (d.err == 0 && d.listing != NULL)
-		sftpfs_cache_put_dir(fs->cache, f->path, g_steal_pointer(&d.listing), d.gen);
-	sftpfs_cache_dir_free(d.listing);
-	return neg(d.err);
+	if (r == 0 && listing != NULL)
+		sftpfs_cache_put_dir(fs->cache, dpath, g_steal_pointer(&listing), gen);
+	sftpfs_cache_dir_free(listing);
+	clear_batches(batches);
+	g_array_unref(batches);
+	return neg(r);
 }
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	/* The kernel does not wait for this (FUSE_RELEASEDIR is sent in the
-	 * background), so the CLOSE round trip costs the reader nothing. */
-	int r = f->handle.len != 0 ? sftp_close(f->client, &f->handle) : 0;
-
-	file_free(f);
 	(void)path;
-	return neg(r);
+	return neg(sftpfs_file_release(file_of(fi)));
 }
 
 static int op_mkdir(const char *path, mode_t mode)
@@ -519,16 +534,20 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		 * OpenSSH implements it with link(2)+unlink(2), so an
 		 * existing target fails atomically. */
 		r = sftp_rename(c, rfrom, rto);
-		if (r == 0)
-			sftpfs_cache_renamed(fs->cache, from, to);
 		if (generic_failure(r) && is_dir(c, rto) >= 0)
 			r = ERR_FILE_EXISTS;
+		if (r == 0) {
+			sftpfs_files_rename(fs, from, to);
+			sftpfs_cache_renamed(fs->cache, from, to);
+		}
 		return neg(r);
 	}
-	r = sftp_posix_rename(c, rfrom, rto);
-	if (r == 0)
+	r = refine_rename(c, rfrom, rto, sftp_posix_rename(c, rfrom, rto));
+	if (r == 0) {
+		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
-	return neg(refine_rename(c, rfrom, rto, r));
+	}
+	return neg(r);
 }
 
 /* Absolute targets inside the mounted directory as relative ones (sshfs
@@ -664,12 +683,21 @@ static int setattrs_remote(const char *path, struct fuse_file_info *fi, const st
 	g_autofree char *remote = NULL;
 	int r;
 
+	if (fi != NULL && fi->fh != 0) {
+		struct sftpfs_file *f = file_of(fi);
+		struct sftp_handle h;
+
+		/* A new size must not be overtaken by pending writes. */
+		if ((a->flags & SFTP_ATTR_SIZE) && (r = sftpfs_file_drain(f)) != 0)
+			return neg(r);
+		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+			return neg(r);
+		return neg(sftp_fsetstat(c, &h, a));
+	}
+	if ((a->flags & SFTP_ATTR_SIZE) && path != NULL && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return neg(r);
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
-	if (fi != NULL && fi->fh != 0) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		return neg(sftp_fsetstat(f->client, &f->handle, a));
-	}
 	remote = rpath(fs, path);
 	if (sftp_client_has(c, SFTP_EXT_LSETSTAT))
 		return neg(sftp_lsetstat(c, remote, a));
@@ -687,9 +715,10 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 {
 	struct sftpfs *fs = sftpfs_get();
 	int r = setattrs_remote(path, fi, a);
+	g_autofree char *fpath = NULL;
 
 	if (path == NULL && fi != NULL && fi->fh != 0)
-		path = ((struct sftpfs_file *)(uintptr_t)fi->fh)->path;
+		path = fpath = file_path_dup(file_of(fi));
 	sftpfs_cache_changed(fs->cache, path);
 	return r;
 }
@@ -709,12 +738,15 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 	g_autofree char *remote = NULL;
 	int r;
 
+	if (fi != NULL && fi->fh != 0) {
+		struct sftp_handle h;
+
+		if ((r = sftpfs_file_handle(file_of(fi), &c, &h)) != 0)
+			return r;
+		return sftp_fstat(c, &h, a);
+	}
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return r;
-	if (fi != NULL && fi->fh != 0) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		return sftp_fstat(f->client, &f->handle, a);
-	}
 	remote = rpath(fs, path);
 	return sftp_lstat(c, remote, a);
 }
@@ -812,24 +844,25 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	g_autofree char *remote = rpath(fs, path);
 	uint32_t pflags = pflags_of(fi->flags);
 	struct sftp_attrs a = { 0 };
-	struct sftpfs_file *f;
+	struct sftpfs_file *f = NULL;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
 	if (create) {
 		pflags |= SFTP_FXF_CREAT;
 		a.flags = SFTP_ATTR_PERMISSIONS;
 		a.permissions = (fs->opts->workarounds & WORKAROUND_CREATEMODE) ? 0 : (mode & 07777);
 	}
-	f = file_new(c, current_generation(fs), path, pflags, false);
-	r = sftp_open(c, remote, pflags, create ? &a : NULL, &f->handle);
+	/* O_TRUNC: pending writes of other descriptors land first. */
+	if ((pflags & SFTP_FXF_TRUNC) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return neg(r);
+	r = sftpfs_file_open(fs, path, pflags, create ? &a : NULL, false, &f);
 	if (r != 0) {
+		if (sftpfs_client(fs, &c) != 0)
+			return neg(r);
 		if (pflags & SFTP_FXF_EXCL)
 			r = refine_exists(c, remote, r);
 		else if (generic_failure(r) && (pflags & SFTP_FXF_WRITE) && is_dir(c, remote) == 1)
 			r = ERR_IS_DIRECTORY;
-		file_free(f);
 		return neg(r);
 	}
 	if (fs->opts->direct_io)
@@ -876,10 +909,8 @@ static int op_mknod(const char *path, mode_t mode, dev_t rdev)
 	if ((r = open_common(path, mode, &fi, true)) != 0)
 		return r;
 	sftpfs_cache_added(sftpfs_get()->cache, path, false);
-	f = (struct sftpfs_file *)(uintptr_t)fi.fh;
-	r = sftp_close(f->client, &f->handle);
-	file_free(f);
-	return neg(r);
+	f = file_of(&fi);
+	return neg(sftpfs_file_release(f));
 }
 
 /*
@@ -923,7 +954,9 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	struct sftpfs_file *f = file_of(fi);
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
 	struct sftp_limits lim;
 	struct read_batch b = { 0 };
 	struct read_part *parts;
@@ -935,7 +968,12 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return -EINVAL;
 	if (size == 0)
 		return 0;
-	sftp_client_limits(f->client, &lim);
+	/* Reads see the writes made through the mount, on any descriptor. */
+	if ((r = sftpfs_files_drain_path(f->fs, f->path)) != 0)
+		return neg(r);
+	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+		return neg(r);
+	sftp_client_limits(c, &lim);
 	chunk = lim.read_length > 0 && lim.read_length < size ? (size_t)lim.read_length : size;
 	n = (size + chunk - 1) / chunk;
 	parts = g_malloc0_n(n, sizeof(*parts));
@@ -950,8 +988,7 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		g_mutex_lock(&b.lock);
 		b.pending++;
 		g_mutex_unlock(&b.lock);
-		r = sftp_read_async(f->client, &f->handle, (uint64_t)offset + off, parts[i].want, 0,
-				    read_part_done, &parts[i]);
+		r = sftp_read_async(c, &h, (uint64_t)offset + off, parts[i].want, 0, read_part_done, &parts[i]);
 		if (r != 0) {
 			/* Not queued: its callback will not run. */
 			g_mutex_lock(&b.lock);
@@ -984,68 +1021,49 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 
 static int op_write(const char *path, const char *data, size_t size, off_t offset, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
 	int r;
 
 	(void)path;
 	if (offset < 0)
 		return -EINVAL;
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
-	 * own end of file whatever offset we send, even if the file grew. */
-	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
-	sftpfs_cache_invalidate(sftpfs_get(), f->path);
-	if (r != 0) {
-		g_mutex_lock(&f->lock);
-		if (f->write_err == 0)
-			f->write_err = r;
-		g_mutex_unlock(&f->lock);
-		return neg(r);
-	}
-	return (int)size;
-}
-
-/* The first write error since the last report, cleared by reporting it. */
-static int take_write_err(struct sftpfs_file *f)
-{
-	int r;
-
-	g_mutex_lock(&f->lock);
-	r = f->write_err;
-	f->write_err = 0;
-	g_mutex_unlock(&f->lock);
-	return r;
+	 * own end of file whatever offset we send, even if the file grew.
+	 * Write-behind: queued here, acknowledged later (files.c). */
+	r = sftpfs_file_write(file_of(fi), (uint64_t)offset, data, size);
+	invalidate_file(file_of(fi));
+	return r != 0 ? neg(r) : (int)size;
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	/* close-to-open: when close() returns, the data is on the server. */
+	int r = sftpfs_file_drain(file_of(fi));
 
-	/* Writes are acknowledged before write() returns, so at close() the
-	 * data is already on the server (close-to-open). */
 	(void)path;
-	return neg(take_write_err(f));
+	if (file_of(fi)->pflags & SFTP_FXF_WRITE)
+		invalidate_file(file_of(fi)); /* attributes cached while writes were pending */
+	return neg(r);
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = take_write_err(f);
+	struct sftpfs_file *f = file_of(fi);
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
+	int r = sftpfs_file_drain(f);
 
 	(void)path;
 	(void)datasync;
-	if (r == 0 && sftp_client_has(f->client, SFTP_EXT_FSYNC) && (f->pflags & SFTP_FXF_WRITE))
-		r = sftp_fsync(f->client, &f->handle);
+	if (r == 0 && (f->pflags & SFTP_FXF_WRITE) && (r = sftpfs_file_handle(f, &c, &h)) == 0 &&
+	    sftp_client_has(c, SFTP_EXT_FSYNC))
+		r = sftp_fsync(c, &h);
 	return neg(r);
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = sftp_close(f->client, &f->handle);
-
 	(void)path;
-	file_free(f);
-	return neg(r);
+	return neg(sftpfs_file_release(file_of(fi)));
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -1086,8 +1104,10 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 				  const char *path_out, struct fuse_file_info *fi_out, off_t off_out, size_t len,
 				  int flags)
 {
-	struct sftpfs_file *in = (struct sftpfs_file *)(uintptr_t)fi_in->fh;
-	struct sftpfs_file *out = (struct sftpfs_file *)(uintptr_t)fi_out->fh;
+	struct sftpfs_file *in = file_of(fi_in);
+	struct sftpfs_file *out = file_of(fi_out);
+	struct sftp_client *cin = NULL, *cout = NULL;
+	struct sftp_handle hin, hout;
 	struct sftp_attrs a = { 0 };
 	uint64_t n;
 	int r;
@@ -1096,11 +1116,16 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	(void)path_out;
 	if (flags != 0 || off_in < 0 || off_out < 0)
 		return -EINVAL;
-	if (in->client != out->client || !sftp_client_has(in->client, SFTP_EXT_COPY_DATA))
+	/* The server copies what it has: our pending writes first. */
+	if ((r = sftpfs_files_drain_path(in->fs, in->path)) != 0 || (r = sftpfs_file_drain(out)) != 0)
+		return neg(r);
+	if ((r = sftpfs_file_handle(in, &cin, &hin)) != 0 || (r = sftpfs_file_handle(out, &cout, &hout)) != 0)
+		return neg(r);
+	if (cin != cout || !sftp_client_has(cin, SFTP_EXT_COPY_DATA))
 		return -EOPNOTSUPP; /* the kernel falls back to read/write */
 	/* copy-data stops at end of file without saying where; the source size
 	 * gives the count copy_file_range(2) must return. */
-	if ((r = sftp_fstat(in->client, &in->handle, &a)) != 0)
+	if ((r = sftp_fstat(cin, &hin, &a)) != 0)
 		return neg(r);
 	n = (a.flags & SFTP_ATTR_SIZE) && a.size > (uint64_t)off_in ? a.size - (uint64_t)off_in : 0;
 	sftp_attrs_clear(&a);
@@ -1110,8 +1135,8 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 		n = COPY_CHUNK_MAX; /* a short count makes the caller come back */
 	if (n == 0)
 		return 0;
-	r = sftp_copy_data(in->client, &in->handle, (uint64_t)off_in, n, &out->handle, (uint64_t)off_out);
-	sftpfs_cache_changed(sftpfs_get()->cache, out->path);
+	r = sftp_copy_data(cin, &hin, (uint64_t)off_in, n, &hout, (uint64_t)off_out);
+	invalidate_file(out);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 

@@ -4,8 +4,8 @@
 # timeouts pass, two mounts of one remote see each other's changes,
 # dir_cache=no sees changes at once, changes made through the mount show in
 # it at once, and an `ls -l` after a listing costs no per-file requests,
-# counted in the server's own log (OpenSSH sftp-server -l VERBOSE logs every
-# stat, lstat and opendir it serves). The server is sftp-server behind
+# counted in the server's own log (OpenSSH sftp-server -l DEBUG1 logs every
+# stat, lstat, opendir and readdir it serves). The server is sftp-server behind
 # -o directport, as in daemon-ops.bats.
 
 load lib/fuse
@@ -20,7 +20,7 @@ setup_file() {
 	# sftp-server logging each request to a file we can count in
 	cat >"$TOP/logged-sftp-server" <<-EOF
 		#!/bin/sh
-		exec $SFTP_SERVER_BIN -e -l VERBOSE 2>>"$SLOG"
+		exec $SFTP_SERVER_BIN -e -l DEBUG1 2>>"$SLOG"
 	EOF
 	chmod +x "$TOP/logged-sftp-server"
 	export TOP R SLOG
@@ -41,10 +41,11 @@ teardown() {
 	done
 }
 
-# Requests of one kind ("lstat", "stat", "opendir") the server logged for
-# paths starting with $2 since the log had $3 lines.
+# Requests of one kind ("lstat", "stat", "opendir", "readdir") the server
+# logged for paths starting with $2 since the log had $3 lines.
 requests() {
-	tail -n +"$(($3 + 1))" "$SLOG" | grep -c "^$1 name \"$2\|^$1 \"$2" || true
+	tail -n +"$(($3 + 1))" "$SLOG" |
+		grep -c "^$1 name \"$2\|^$1 \"$2\|^debug1: request [0-9]*: $1 \"$2" || true
 }
 
 log_lines() {
@@ -185,16 +186,18 @@ log_lines() {
 	ls -l "$m/many" >"$TOP/ls1"
 	[ "$(grep -c '^-.* f[0-9]*$' "$TOP/ls1")" = 40 ]
 	grep -q ' link -> f1$' "$TOP/ls1"
-	# one listing, no stat or lstat of any entry
+	# one listing (41 names: one READDIR batch and the EOF), no stat or
+	# lstat of any entry
 	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
+	[ "$(requests readdir "$R/many" "$n0")" = 2 ]
 	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
 	[ "$(requests stat "$R/many/" "$n0")" = 0 ]
-	# again: the listing too comes from the cache
+	# again: the listing too comes from the cache (no READDIR)
 	ls -l "$m/many" >"$TOP/ls2"
 	cmp "$TOP/ls1" "$TOP/ls2"
 	stat "$m/many/f7" >/dev/null
 	[ "$(fsop stat "$m/many/missing")" = ENOENT ]
-	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
+	[ "$(requests readdir "$R/many" "$n0")" = 2 ]
 	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
 	# the same with dir_cache=no reaches the server for each entry, so
 	# the count above measures something
