@@ -65,6 +65,22 @@ static char *file_path_dup(struct sftpfs_file *f)
 	return p;
 }
 
+/* True when path is open for writing here: its attributes must come from
+ * the server after the pending writes (a listing may have cached them
+ * while the writes were still queued). */
+static bool open_for_writing(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *a;
+	bool r = false;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, path);
+	for (guint i = 0; a != NULL && i < a->len && !r; i++)
+		r = (((struct sftpfs_file *)g_ptr_array_index(a, i))->pflags & SFTP_FXF_WRITE) != 0;
+	g_mutex_unlock(&fs->files_lock);
+	return r;
+}
+
 /* f's contents or attributes changed (cache.h; the cache lock is a leaf). */
 static void invalidate_file(struct sftpfs_file *f)
 {
@@ -157,7 +173,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			path = fpath = file_path_dup(f);
 		f = NULL;
 	}
-	if (f == NULL && sftpfs_cache_get_attr(fs->cache, path, st, &r))
+	if (f == NULL && fs->cache != NULL && path != NULL && !open_for_writing(fs, path) &&
+	    sftpfs_cache_get_attr(fs->cache, path, st, &r))
 		return neg(r);
 	if (f != NULL) {
 		struct sftp_handle h;

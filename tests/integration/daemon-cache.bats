@@ -170,6 +170,14 @@ log_lines() {
 	[ "$(cat "$m/local/file")" = replacement ]
 	[ "$(stat -c %s "$m/local/file")" = 11 ]
 	[ "$(fsop stat "$m/local/repl")" = ENOENT ]
+	# a listing while writes are pending does not hide them from stat
+	exec 5>"$m/local/pending"
+	head -c 100000 /dev/zero >&5
+	ls -l "$m/local" >/dev/null
+	[ "$(stat -c %s "$m/local/pending")" = 100000 ]
+	exec 5>&-
+	[ "$(stat -c %s "$m/local/pending")" = 100000 ]
+	[ "$(stat -c %s "$R/local/pending")" = 100000 ]
 	# O_TRUNC through the mount
 	printf 'x' >"$m/local/file"
 	[ "$(stat -c %s "$m/local/file")" = 1 ]
