@@ -267,3 +267,17 @@ bytes_read() {
 	cmp "$R/pages" "$short/pages"
 	cmp "$R/pages" "$nc/pages"
 }
+
+@test "rewinddir lists the directory again, cached or not" {
+	local m=$TOP/m1 nc=$TOP/m3
+	command -v perl >/dev/null || { echo "precondition failed: perl missing" >&2; return 1; }
+	mkdir -p "$R/rewind"
+	for i in 1 2 3; do printf x >"$R/rewind/r$i"; done
+	daemon_mount "127.0.0.1:$R" "$m"
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	for d in "$m/rewind" "$nc/rewind"; do
+		# names read, then read again after rewinddir on the same handle
+		[ "$(perl -e 'opendir(D, $ARGV[0]) or die; my @a = readdir(D); rewinddir(D);
+			my @b = readdir(D); print scalar(@a), " ", scalar(@b), "\n"' "$d")" = "5 5" ]
+	done
+}
