@@ -54,6 +54,40 @@ static struct sftpfs_file *file_of(const struct fuse_file_info *fi)
 	return (struct sftpfs_file *)(uintptr_t)fi->fh;
 }
 
+/*
+ * An open directory whose listing was fresh in the cache at opendir holds no
+ * server handle: fi->fh is a struct cached_dir with the low bit set
+ * (allocations are aligned, so the bit is free in a struct sftpfs_file
+ * pointer). Operations given such an fi act on its path. Unlike an open
+ * file it does not follow a rename of the directory (files.c tracks only
+ * real handles): listed again after the cache expired, a renamed open
+ * directory fails with ENOENT.
+ */
+struct cached_dir {
+	char *path;
+	bool listed; /* readdir gave the listing once */
+};
+#define CACHED_DIR_TAG 1u
+
+static struct cached_dir *cached_dir_of(const struct fuse_file_info *fi)
+{
+	if (fi == NULL || !(fi->fh & CACHED_DIR_TAG))
+		return NULL;
+	return (struct cached_dir *)(uintptr_t)(fi->fh & ~(uint64_t)CACHED_DIR_TAG);
+}
+
+/* fi, or NULL (and *path set) when it stands for a cached directory. */
+static struct fuse_file_info *real_fi(struct fuse_file_info *fi, const char **path)
+{
+	struct cached_dir *d = cached_dir_of(fi);
+
+	if (d == NULL)
+		return fi;
+	if (*path == NULL)
+		*path = d->path;
+	return NULL;
+}
+
 /* A copy of f's mount-relative path (renames change it under files_lock). */
 static char *file_path_dup(struct sftpfs_file *f)
 {
@@ -162,11 +196,14 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	struct sftp_attrs a = { 0 };
-	struct sftpfs_file *f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
+	struct sftpfs_file *f = NULL;
 	g_autofree char *remote = NULL;
 	g_autofree char *fpath = NULL;
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
+
+	fi = real_fi(fi, &path);
+	f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
 
 	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)
@@ -207,6 +244,15 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	struct sftpfs_file *f = NULL;
 	int r;
 
+	if (sftpfs_cache_has_dir(fs->cache, path)) {
+		/* Listed recently: readdir answers from the cache and asks
+		 * the server only if the listing expires first. */
+		struct cached_dir *d = g_malloc0(sizeof(*d));
+
+		d->path = g_strdup(path);
+		fi->fh = (uint64_t)(uintptr_t)d | CACHED_DIR_TAG;
+		return 0;
+	}
 	if ((r = sftpfs_file_open(fs, path, 0, NULL, true, &f)) != 0)
 		return neg(r);
 	fi->fh = (uint64_t)(uintptr_t)f;
@@ -405,8 +451,10 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftpfs_file *f = file_of(fi);
-	g_autofree char *dpath = file_path_dup(f);
+	struct cached_dir *d = cached_dir_of(fi);
+	struct sftpfs_file *f = d == NULL ? file_of(fi) : NULL;
+	g_autofree char *dpath = d != NULL ? g_strdup(d->path) : file_path_dup(f);
+	bool *listed = d != NULL ? &d->listed : &f->listed;
 	GArray *batches;
 	struct sftpfs_cache_dir *listing = NULL;
 	uint64_t gen;
@@ -419,8 +467,8 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 	gen = sftpfs_cache_generation(fs->cache);
 	batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
 	/* The kernel does not call readdir twice at once on one directory. */
-	r = f->listed ? read_listing_again(fs, dpath, batches) : read_listing(f, batches);
-	f->listed = true;
+	r = f == NULL || *listed ? read_listing_again(fs, dpath, batches) : read_listing(f, batches);
+	*listed = true;
 	if (r == 0 && fs->cache != NULL)
 		listing = sftpfs_cache_dir_new();
 	for (guint b = 0; r == 0 && b < batches->len; b++) {
@@ -453,7 +501,14 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
+	struct cached_dir *d = cached_dir_of(fi);
+
 	(void)path;
+	if (d != NULL) {
+		g_free(d->path);
+		g_free(d);
+		return 0;
+	}
 	return neg(sftpfs_file_release(file_of(fi)));
 }
 
@@ -731,8 +786,11 @@ static int setattrs_remote(const char *path, struct fuse_file_info *fi, const st
 static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
 {
 	struct sftpfs *fs = sftpfs_get();
-	int r = setattrs_remote(path, fi, a);
 	g_autofree char *fpath = NULL;
+	int r;
+
+	fi = real_fi(fi, &path);
+	r = setattrs_remote(path, fi, a);
 
 	if (path == NULL && fi != NULL && fi->fh != 0)
 		path = fpath = file_path_dup(file_of(fi));
@@ -755,6 +813,7 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 	g_autofree char *remote = NULL;
 	int r;
 
+	fi = real_fi(fi, &path);
 	if (fi != NULL && fi->fh != 0) {
 		struct sftp_handle h;
 

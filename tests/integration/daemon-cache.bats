@@ -200,11 +200,12 @@ log_lines() {
 	[ "$(requests readdir "$R/many" "$n0")" = 2 ]
 	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
 	[ "$(requests stat "$R/many/" "$n0")" = 0 ]
-	# again: the listing too comes from the cache (no READDIR)
+	# again: the listing too comes from the cache (no OPENDIR, no READDIR)
 	ls -l "$m/many" >"$TOP/ls2"
 	cmp "$TOP/ls1" "$TOP/ls2"
 	stat "$m/many/f7" >/dev/null
 	[ "$(fsop stat "$m/many/missing")" = ENOENT ]
+	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
 	[ "$(requests readdir "$R/many" "$n0")" = 2 ]
 	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
 	# the same with dir_cache=no reaches the server for each entry, so
@@ -275,9 +276,15 @@ bytes_read() {
 	for i in 1 2 3; do printf x >"$R/rewind/r$i"; done
 	daemon_mount "127.0.0.1:$R" "$m"
 	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	ls "$m/rewind" >/dev/null # listed: the next opendir holds no server handle
 	for d in "$m/rewind" "$nc/rewind"; do
 		# names read, then read again after rewinddir on the same handle
 		[ "$(perl -e 'opendir(D, $ARGV[0]) or die; my @a = readdir(D); rewinddir(D);
 			my @b = readdir(D); print scalar(@a), " ", scalar(@b), "\n"' "$d")" = "5 5" ]
 	done
+	# such a directory still answers fstat and fchmod through its path
+	ls "$m/rewind" >/dev/null
+	[ "$(perl -e 'open(my $fh, "<", $ARGV[0]) or die; my @s = stat($fh) or die;
+		chmod(0750, $fh) or die; @s = stat($fh); printf("%o\n", $s[2] & 07777)' "$m/rewind")" = 750 ]
+	[ "$(stat -c %a "$R/rewind")" = 750 ]
 }
