@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "readahead.h"
 #include "sftpfs.h"
 
 /* Inode number shown for "." and ".." (any non-zero value; libfuse's own
@@ -155,6 +156,7 @@ static struct sftpfs_file *file_new(struct sftp_client *c, unsigned gen, const c
 
 static void file_free(struct sftpfs_file *f)
 {
+	readahead_free(f->ra);
 	g_mutex_clear(&f->lock);
 	g_free(f->path);
 	g_free(f);
@@ -530,10 +532,14 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct sftp_attrs a = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
+	int r;
 
 	if (size < 0)
 		return -EINVAL;
-	return setattrs(path, fi, &a);
+	r = setattrs(path, fi, &a);
+	if (fi != NULL && fi->fh != 0)
+		readahead_invalidate(((struct sftpfs_file *)(uintptr_t)fi->fh)->ra, (uint64_t)size, UINT64_MAX);
+	return r;
 }
 
 static uint32_t time_of(const struct timespec *ts, uint32_t keep, time_t now)
@@ -620,6 +626,7 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	}
 	if (fs->opts->direct_io)
 		fi->direct_io = 1;
+	f->ra = readahead_new(fs->opts);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
 }
@@ -706,6 +713,10 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return -EINVAL;
 	if (size == 0)
 		return 0;
+	if (f->ra != NULL) {
+		ssize_t got = readahead_read(f->ra, f->client, &f->handle, (uint64_t)offset, out, size);
+		return got < 0 ? neg((int)got) : (int)got;
+	}
 	sftp_client_limits(f->client, &lim);
 	chunk = lim.read_length > 0 && lim.read_length < size ? (size_t)lim.read_length : size;
 	n = (size + chunk - 1) / chunk;
@@ -764,6 +775,7 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
 	 * own end of file whatever offset we send, even if the file grew. */
 	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
+	readahead_invalidate(f->ra, (uint64_t)offset, size);
 	if (r != 0) {
 		g_mutex_lock(&f->lock);
 		if (f->write_err == 0)

@@ -61,6 +61,7 @@ struct sftpfs_file {
 	bool is_dir;
 	GMutex lock;
 	int write_err;              /* protected by lock: first failed write (err.h) */
+	struct readahead *ra;       /* read-ahead engine (readahead.h), NULL if off */
 };
 
 /* The mount of the calling FUSE operation. */
