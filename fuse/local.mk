@@ -28,6 +28,11 @@ tests_unit_test_readahead_SOURCES = tests/unit/test-readahead.c fuse/readahead.c
 tests_unit_test_readahead_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 tests_unit_test_readahead_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-readahead
+READAHEAD_INTEGRATION_TESTS = tests/integration/daemon-read.bats
+EXTRA_DIST += $(READAHEAD_INTEGRATION_TESTS)
+if HAVE_BATS
+TESTS += $(READAHEAD_INTEGRATION_TESTS)
+endif
 
 # Test tools and bats integration tests (real mounts through /dev/fuse).
 noinst_PROGRAMS += tests/tools/fsop

@@ -970,6 +970,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->max_write = FUSE_REQUEST_MAX;
 	if (conn->max_readahead < FUSE_REQUEST_MAX)
 		conn->max_readahead = FUSE_REQUEST_MAX;
+	readahead_tune_kernel(fs->opts);
 	return fs;
 }
 

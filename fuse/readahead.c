@@ -35,6 +35,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
@@ -658,3 +660,93 @@ void readahead_stats(struct readahead *ra, struct readahead_stats *out)
 	g_mutex_unlock(&total_lock);
 	g_mutex_unlock(&ra->lock);
 }
+
+/* ---- the kernel's own read-ahead on the mount ---- */
+
+/* A mountinfo path field with its octal escapes (\040 for a space, proc(5))
+ * undone. */
+static char *unescape_mount_path(const char *s)
+{
+	GString *out = g_string_new(NULL);
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			g_string_append_c(out, (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0')));
+			s += 3;
+		} else {
+			g_string_append_c(out, *s);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* "MAJ:MIN" of the last FUSE mount on path in /proc/self/mountinfo (the
+ * newest one, on top), or NULL. proc(5): "id parent MAJ:MIN root mountpoint
+ * options [optional fields] - fstype source super-options". */
+static char *fuse_mount_device(const char *path)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	char *dev = NULL;
+
+	if (!g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(text, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
+		g_autofree char *mnt = NULL;
+		size_t n = g_strv_length(f), sep = 6;
+
+		if (n < 10)
+			continue;
+		while (sep < n && strcmp(f[sep], "-") != 0)
+			sep++;
+		if (sep + 1 >= n || (strcmp(f[sep + 1], "fuse") != 0 && !g_str_has_prefix(f[sep + 1], "fuse.")))
+			continue;
+		mnt = unescape_mount_path(f[4]);
+		if (strcmp(mnt, path) == 0) {
+			g_free(dev);
+			dev = g_strdup(f[2]);
+		}
+	}
+	return dev;
+}
+
+void readahead_tune_kernel(const struct sftpfs_opts *o)
+{
+	const char *mountpoint = o->mountpoint;
+	g_autofree char *path = NULL;
+	g_autofree char *dev = NULL;
+	g_autofree char *knob = NULL;
+	g_autofree char *cur = NULL;
+	char want[16];
+	guint64 now = 0;
+	FILE *fp;
+
+	if (mountpoint == NULL || o->no_readahead)
+		return;
+	/* Lexically only: resolving links would stat the mount, which waits
+	 * for the INIT reply this thread is about to send. */
+	path = g_canonicalize_filename(mountpoint, NULL);
+	if ((dev = fuse_mount_device(path)) == NULL) {
+		log_debug(LOG_CAT_FUSE, "read-ahead: no FUSE mount on %s in mountinfo", path);
+		return;
+	}
+	knob = g_strdup_printf("/sys/class/bdi/%s/read_ahead_kb", dev);
+	if (g_file_get_contents(knob, &cur, NULL, NULL))
+		now = g_ascii_strtoull(cur, NULL, 10);
+	if (now >= READAHEAD_KERNEL_KB)
+		return;
+	g_snprintf(want, sizeof(want), "%u\n", READAHEAD_KERNEL_KB);
+	if ((fp = fopen(knob, "w")) != NULL) {
+		bool ok = fputs(want, fp) >= 0;
+
+		if (fclose(fp) == 0 && ok) {
+			log_debug(LOG_CAT_FUSE, "read-ahead: %s set to %u KiB", knob, READAHEAD_KERNEL_KB);
+			return;
+		}
+	}
+	log_debug(LOG_CAT_FUSE, "read-ahead: cannot set %s: %s", knob, g_strerror(errno));
+}
+

@@ -65,6 +65,18 @@ void readahead_invalidate(struct readahead *ra, uint64_t off, uint64_t len);
 /* The handle changed (reconnect): drop everything. */
 void readahead_reset(struct readahead *ra);
 
+/*
+ * Lets the kernel read ahead READAHEAD_KERNEL_KB on the FUSE mount at
+ * o->mountpoint (unless -o no_readahead), so its page cache requests are 1 MiB FUSE reads instead of
+ * 128 KiB ones (a FUSE mount starts at the kernel's default of 128 KiB
+ * whatever max_readahead the INIT reply asks for, and only the mount's
+ * /sys/class/bdi/MAJ:MIN/read_ahead_kb raises it). Best effort: needs root,
+ * and logs (debug) instead of failing. Call it from the FUSE init callback;
+ * it must not touch the mount itself, which is not answering yet.
+ */
+#define READAHEAD_KERNEL_KB 1024u
+void readahead_tune_kernel(const struct sftpfs_opts *o);
+
 /* What an engine is doing, for tests and debugging. */
 struct readahead_stats {
 	uint64_t window;        /* current window, bytes */
