@@ -51,6 +51,11 @@
 #define KEEP_BEHIND (1u * 1024 * 1024)
 /* Shortest period over which the throughput is measured. */
 #define RATE_PERIOD_MIN_US 20000
+/* Spare data buffers of SFTP_READ_MAX bytes kept for the next READs: a
+ * fresh 255 KiB malloc is an mmap whose pages all fault in on the I/O
+ * thread. Data shorter than POOL_MIN_LEN is malloc'd as it is. */
+#define POOL_BUFFERS 16
+#define POOL_MIN_LEN (64u * 1024)
 
 enum chunk_state {
 	CHUNK_SENDING, /* a reader is sending its READ (blocking on the window) */
@@ -72,6 +77,7 @@ struct chunk {
 	bool orphan;      /* off the list; the callback frees it */
 	bool sender;      /* a reader still refers to it after sending */
 	bool ahead;       /* sent ahead of the reader */
+	bool wanted;      /* a reader waits for it: wake readers when it completes */
 	gint64 sent_us;
 	uint8_t *data;
 };
@@ -82,6 +88,7 @@ struct readahead {
 	/* Everything below is protected by lock. */
 	struct chunk *head, *tail; /* sorted by off, disjoint */
 	unsigned out;              /* READs whose callback has not run */
+	bool freeing;              /* readahead_free waits for out == 0 */
 	struct sftp_client *client; /* what the chunks were read through */
 	struct sftp_handle handle;
 	bool have_handle;
@@ -98,9 +105,43 @@ struct readahead {
 	struct readahead_stats st;
 };
 
-/* The process-wide budget. */
+/* The process-wide budget and buffer pool. */
 static GMutex total_lock;
 static uint64_t total_held; /* protected by total_lock */
+static uint8_t *pool[POOL_BUFFERS]; /* protected by total_lock */
+static unsigned pool_count;         /* protected by total_lock */
+
+static bool pooled_size(size_t len)
+{
+	return len >= POOL_MIN_LEN && len <= SFTP_READ_MAX;
+}
+
+/* A buffer for len bytes of READ data; give it back with data_free(p, len). */
+static uint8_t *data_alloc(size_t len)
+{
+	uint8_t *p = NULL;
+
+	if (!pooled_size(len))
+		return g_malloc(len);
+	g_mutex_lock(&total_lock);
+	if (pool_count > 0)
+		p = pool[--pool_count];
+	g_mutex_unlock(&total_lock);
+	return p != NULL ? p : g_malloc(SFTP_READ_MAX);
+}
+
+static void data_free(uint8_t *p, size_t len)
+{
+	if (p != NULL && pooled_size(len)) {
+		g_mutex_lock(&total_lock);
+		if (pool_count < POOL_BUFFERS) {
+			pool[pool_count++] = p;
+			p = NULL;
+		}
+		g_mutex_unlock(&total_lock);
+	}
+	g_free(p);
+}
 
 static uint64_t total_cap(const struct readahead *ra)
 {
@@ -187,7 +228,7 @@ static void unlink_chunk(struct readahead *ra, struct chunk *ch)
 static void chunk_free(struct readahead *ra, struct chunk *ch)
 {
 	uncharge(ra, ch, ch->charged);
-	g_free(ch->data);
+	data_free(ch->data, ch->len);
 	g_free(ch);
 }
 
@@ -413,6 +454,7 @@ static void read_done(void *ctx, int err, const uint8_t *data, size_t len)
 	struct readahead *ra = ch->ra;
 	gint64 now = g_get_monotonic_time();
 	uint8_t *copy = NULL;
+	bool wake;
 
 	if (err == 0 && len > ch->len)
 		err = ERR_PROTOCOL; /* more than asked for */
@@ -420,19 +462,23 @@ static void read_done(void *ctx, int err, const uint8_t *data, size_t len)
 		err = 0, len = 0;
 	if (err == 0 && len > 0) {
 		/* Copied before taking the lock: other callers wait less. */
-		copy = g_malloc(len);
+		copy = data_alloc(len);
 		memcpy(copy, data, len);
 	}
 	g_mutex_lock(&ra->lock);
 	g_assert(ra->out > 0);
 	ra->out--;
+	/* Readers are woken only for what they wait on: a futex wake per
+	 * completion would cost more than the copy. */
+	wake = ch->wanted || (ra->freeing && ra->out == 0);
 	if (ch->orphan) {
-		g_free(copy);
+		data_free(copy, len);
 		if (ch->sender)
 			ch->state = CHUNK_DONE; /* the sender frees it */
 		else
 			chunk_free(ra, ch);
-		g_cond_broadcast(&ra->cond);
+		if (wake)
+			g_cond_broadcast(&ra->cond);
 		g_mutex_unlock(&ra->lock);
 		return;
 	}
@@ -463,7 +509,8 @@ static void read_done(void *ctx, int err, const uint8_t *data, size_t len)
 			(void)fill_gaps(ra, ch->off + len, ch->off + asked, false);
 		fill_ahead(ra);
 	}
-	g_cond_broadcast(&ra->cond);
+	if (wake)
+		g_cond_broadcast(&ra->cond);
 	g_mutex_unlock(&ra->lock);
 }
 
@@ -493,6 +540,7 @@ void readahead_free(struct readahead *ra)
 		return;
 	g_mutex_lock(&ra->lock);
 	reset_locked(ra);
+	ra->freeing = true;
 	while (ra->out > 0)
 		g_cond_wait(&ra->cond, &ra->lock);
 	g_mutex_unlock(&ra->lock);
@@ -585,6 +633,15 @@ ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct
 			continue;
 		}
 		if (chunk_busy(ch)) {
+			/* Wait for the last READ of the range still out: READs
+			 * complete in order, so one wake-up usually finds all. */
+			struct chunk *last = ch;
+
+			for (struct chunk *x = ch->next; x != NULL && x->off < end; x = x->next) {
+				if (chunk_busy(x))
+					last = x;
+			}
+			last->wanted = true;
 			waited = true;
 			g_cond_wait(&ra->cond, &ra->lock);
 			continue;
