@@ -775,7 +775,9 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
 	 * own end of file whatever offset we send, even if the file grew. */
 	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
-	readahead_invalidate(f->ra, (uint64_t)offset, size);
+	/* With APPEND the server chose where the bytes went: forget it all. */
+	readahead_invalidate(f->ra, (f->pflags & SFTP_FXF_APPEND) ? 0 : (uint64_t)offset,
+			     (f->pflags & SFTP_FXF_APPEND) ? UINT64_MAX : size);
 	if (r != 0) {
 		g_mutex_lock(&f->lock);
 		if (f->write_err == 0)

@@ -258,7 +258,7 @@ static void drop_range(struct readahead *ra, uint64_t lo, uint64_t hi)
 
 	for (; ch != NULL; ch = next) {
 		next = ch->next;
-		if (ch->eof || (ch->off < hi && chunk_end(ch) > lo) || (ch->len == 0 && ch->off >= lo && ch->off < hi))
+		if (ch->eof || (ch->off < hi && chunk_end(ch) > lo))
 			drop_chunk(ra, ch);
 	}
 }
@@ -539,6 +539,14 @@ void readahead_free(struct readahead *ra)
 	if (ra == NULL)
 		return;
 	g_mutex_lock(&ra->lock);
+	if (ra->st.prefetches > 0)
+		log_verbose(LOG_CAT_FUSE,
+			    "read-ahead: %" G_GUINT64_FORMAT " reads (%" G_GUINT64_FORMAT " waited), %" G_GUINT64_FORMAT
+			    " READs (%" G_GUINT64_FORMAT " ahead), window peak %" G_GUINT64_FORMAT
+			    ", held peak %" G_GUINT64_FORMAT ", rtt min %" G_GUINT64_FORMAT " us, %" G_GUINT64_FORMAT
+			    " B/s",
+			    ra->st.reads, ra->st.waits, ra->st.requests, ra->st.prefetches, ra->st.window_peak,
+			    ra->st.held_peak, ra->st.rtt_min_us, ra->st.rate);
 	reset_locked(ra);
 	ra->freeing = true;
 	while (ra->out > 0)
