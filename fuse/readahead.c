@@ -68,46 +68,46 @@ struct chunk {
 	struct chunk *prev, *next; /* in readahead.head, unless orphan */
 	struct readahead *ra;
 	uint64_t off;
-	size_t len;       /* asked for; once DONE, the bytes held */
-	size_t taken;     /* bytes copied out to readers */
-	size_t charged;   /* bytes counted against the budgets */
+	size_t len;     /* asked for; once DONE, the bytes held */
+	size_t taken;   /* bytes copied out to readers */
+	size_t charged; /* bytes counted against the budgets */
 	enum chunk_state state;
 	int err;
-	bool eof;         /* DONE without data: the file ends at off */
-	bool orphan;      /* off the list; the callback frees it */
-	bool sender;      /* a reader still refers to it after sending */
-	bool ahead;       /* sent ahead of the reader */
-	bool wanted;      /* a reader waits for it: wake readers when it completes */
+	bool eof;    /* DONE without data: the file ends at off */
+	bool orphan; /* off the list; the callback frees it */
+	bool sender; /* a reader still refers to it after sending */
+	bool ahead;  /* sent ahead of the reader */
+	bool wanted; /* a reader waits for it: wake readers when it completes */
 	gint64 sent_us;
 	uint8_t *data;
 };
 
 struct readahead {
 	GMutex lock;
-	GCond cond;                /* a chunk completed, or a sender finished */
+	GCond cond; /* a chunk completed, or a sender finished */
 	/* Everything below is protected by lock. */
-	struct chunk *head, *tail; /* sorted by off, disjoint */
-	unsigned out;              /* READs whose callback has not run */
-	bool freeing;              /* readahead_free waits for out == 0 */
+	struct chunk *head, *tail;  /* sorted by off, disjoint */
+	unsigned out;               /* READs whose callback has not run */
+	bool freeing;               /* readahead_free waits for out == 0 */
 	struct sftp_client *client; /* what the chunks were read through */
 	struct sftp_handle handle;
 	bool have_handle;
-	size_t file_cap;           /* largest window and held bytes */
-	size_t req_len;            /* READ size (client's read length) */
-	size_t held;               /* bytes charged by this engine */
-	bool started;              /* a read was seen since the last reset */
-	bool streaming;            /* sequential: send READs ahead */
-	bool ahead_failed;         /* a READ ahead failed: stop until a read succeeds */
-	uint64_t hiwater;          /* furthest end of a read of the stream */
+	size_t file_cap;   /* largest window and held bytes */
+	size_t req_len;    /* READ size (client's read length) */
+	size_t held;       /* bytes charged by this engine */
+	bool started;      /* a read was seen since the last reset */
+	bool streaming;    /* sequential: send READs ahead */
+	bool ahead_failed; /* a READ ahead failed: stop until a read succeeds */
+	uint64_t hiwater;  /* furthest end of a read of the stream */
 	size_t window;
-	gint64 rate_t0;            /* start of the throughput measuring period */
-	uint64_t rate_bytes;       /* bytes received in the period */
+	gint64 rate_t0;      /* start of the throughput measuring period */
+	uint64_t rate_bytes; /* bytes received in the period */
 	struct readahead_stats st;
 };
 
 /* The process-wide budget and buffer pool. */
 static GMutex total_lock;
-static uint64_t total_held; /* protected by total_lock */
+static uint64_t total_held;         /* protected by total_lock */
 static uint8_t *pool[POOL_BUFFERS]; /* protected by total_lock */
 static unsigned pool_count;         /* protected by total_lock */
 
@@ -292,7 +292,8 @@ static void reset_locked(struct readahead *ra)
 
 static void read_done(void *ctx, int err, const uint8_t *data, size_t len);
 
-static struct chunk *chunk_new(struct readahead *ra, uint64_t off, size_t len, bool ahead, struct chunk *next)
+static struct chunk *chunk_new(struct readahead *ra, uint64_t off, size_t len, bool ahead,
+                               struct chunk *next)
 {
 	struct chunk *ch = g_malloc0(sizeof(*ch));
 
@@ -309,7 +310,8 @@ static struct chunk *chunk_new(struct readahead *ra, uint64_t off, size_t len, b
 
 /* Sends one READ for [off, off + len) without waiting for room in the
  * client's window; the chunk goes before next. */
-static int send_nowait(struct readahead *ra, uint64_t off, size_t len, bool ahead, struct chunk *next)
+static int send_nowait(struct readahead *ra, uint64_t off, size_t len, bool ahead,
+                       struct chunk *next)
 {
 	struct chunk *ch = chunk_new(ra, off, len, ahead, next);
 	int r;
@@ -431,7 +433,8 @@ static void measure(struct readahead *ra, const struct chunk *ch, size_t len, gi
 		ra->rate_bytes = 0;
 	}
 	ra->rate_bytes += len;
-	period = 2 * ra->st.rtt_min_us > RATE_PERIOD_MIN_US ? 2 * ra->st.rtt_min_us : RATE_PERIOD_MIN_US;
+	period =
+	    2 * ra->st.rtt_min_us > RATE_PERIOD_MIN_US ? 2 * ra->st.rtt_min_us : RATE_PERIOD_MIN_US;
 	if ((uint64_t)(now - ra->rate_t0) < period)
 		return;
 	ra->st.rate = ra->rate_bytes * G_USEC_PER_SEC / (uint64_t)(now - ra->rate_t0);
@@ -525,7 +528,8 @@ struct readahead *readahead_new(const struct sftpfs_opts *o)
 	ra = g_malloc0(sizeof(*ra)); /* not g_new0: see sftpfs.h */
 	g_mutex_init(&ra->lock);
 	g_cond_init(&ra->cond);
-	ra->file_cap = o->readahead_max != OPT_UNSET ? o->readahead_max : READAHEAD_FILE_MAX_DEFAULT;
+	ra->file_cap =
+	    o->readahead_max != OPT_UNSET ? o->readahead_max : READAHEAD_FILE_MAX_DEFAULT;
 	if (ra->file_cap < READAHEAD_WINDOW_START)
 		ra->file_cap = READAHEAD_WINDOW_START;
 	ra->req_len = SFTP_IO_LEN_DEFAULT;
@@ -541,12 +545,13 @@ void readahead_free(struct readahead *ra)
 	g_mutex_lock(&ra->lock);
 	if (ra->st.prefetches > 0)
 		log_verbose(LOG_CAT_FUSE,
-			    "read-ahead: %" G_GUINT64_FORMAT " reads (%" G_GUINT64_FORMAT " waited), %" G_GUINT64_FORMAT
-			    " READs (%" G_GUINT64_FORMAT " ahead), window peak %" G_GUINT64_FORMAT
-			    ", held peak %" G_GUINT64_FORMAT ", rtt min %" G_GUINT64_FORMAT " us, %" G_GUINT64_FORMAT
-			    " B/s",
-			    ra->st.reads, ra->st.waits, ra->st.requests, ra->st.prefetches, ra->st.window_peak,
-			    ra->st.held_peak, ra->st.rtt_min_us, ra->st.rate);
+		            "read-ahead: %" G_GUINT64_FORMAT " reads (%" G_GUINT64_FORMAT
+		            " waited), %" G_GUINT64_FORMAT " READs (%" G_GUINT64_FORMAT
+		            " ahead), window peak %" G_GUINT64_FORMAT
+		            ", held peak %" G_GUINT64_FORMAT ", rtt min %" G_GUINT64_FORMAT
+		            " us, %" G_GUINT64_FORMAT " B/s",
+		            ra->st.reads, ra->st.waits, ra->st.requests, ra->st.prefetches,
+		            ra->st.window_peak, ra->st.held_peak, ra->st.rtt_min_us, ra->st.rate);
 	reset_locked(ra);
 	ra->freeing = true;
 	while (ra->out > 0)
@@ -557,16 +562,18 @@ void readahead_free(struct readahead *ra)
 	g_free(ra);
 }
 
-static bool same_source(const struct readahead *ra, const struct sftp_client *c, const struct sftp_handle *h)
+static bool same_source(const struct readahead *ra, const struct sftp_client *c,
+                        const struct sftp_handle *h)
 {
-	return ra->have_handle && ra->client == c && ra->handle.owner == h->owner && ra->handle.len == h->len &&
-	       memcmp(ra->handle.data, h->data, h->len) == 0;
+	return ra->have_handle && ra->client == c && ra->handle.owner == h->owner &&
+	       ra->handle.len == h->len && memcmp(ra->handle.data, h->data, h->len) == 0;
 }
 
 /* Classifies a read of [off, end): continues the stream, or random. */
 static void track_stream(struct readahead *ra, uint64_t off, uint64_t end)
 {
-	bool near = ra->started && off + STREAM_SLACK >= ra->hiwater && off <= ra->hiwater + STREAM_SLACK;
+	bool near =
+	    ra->started && off + STREAM_SLACK >= ra->hiwater && off <= ra->hiwater + STREAM_SLACK;
 
 	if (near) {
 		if (!ra->streaming) {
@@ -602,8 +609,8 @@ static void trim_behind(struct readahead *ra)
 	}
 }
 
-ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct sftp_handle *h, uint64_t off,
-		       char *out, size_t size)
+ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct sftp_handle *h,
+                       uint64_t off, char *out, size_t size)
 {
 	struct sftp_limits lim;
 	uint64_t end;
@@ -625,7 +632,8 @@ ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct
 		ra->handle = *h;
 		ra->have_handle = true;
 	}
-	ra->req_len = lim.read_length > 0 && lim.read_length <= SIZE_MAX ? (size_t)lim.read_length : SFTP_IO_LEN_DEFAULT;
+	ra->req_len = lim.read_length > 0 && lim.read_length <= SIZE_MAX ? (size_t)lim.read_length
+	                                                                 : SFTP_IO_LEN_DEFAULT;
 	track_stream(ra, off, end);
 	/* Everything this read needs goes out at once, then the READs ahead. */
 	r = fill_gaps(ra, off, end, true);
@@ -735,9 +743,10 @@ static char *unescape_mount_path(const char *s)
 	GString *out = g_string_new(NULL);
 
 	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			g_string_append_c(out, (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0')));
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			g_string_append_c(
+			    out, (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0')));
 			s += 3;
 		} else {
 			g_string_append_c(out, *s);
@@ -767,7 +776,8 @@ static char *fuse_mount_device(const char *path)
 			continue;
 		while (sep < n && strcmp(f[sep], "-") != 0)
 			sep++;
-		if (sep + 1 >= n || (strcmp(f[sep + 1], "fuse") != 0 && !g_str_has_prefix(f[sep + 1], "fuse.")))
+		if (sep + 1 >= n ||
+		    (strcmp(f[sep + 1], "fuse") != 0 && !g_str_has_prefix(f[sep + 1], "fuse.")))
 			continue;
 		mnt = unescape_mount_path(f[4]);
 		if (strcmp(mnt, path) == 0) {
@@ -808,10 +818,10 @@ void readahead_tune_kernel(const struct sftpfs_opts *o)
 		bool ok = fputs(want, fp) >= 0;
 
 		if (fclose(fp) == 0 && ok) {
-			log_debug(LOG_CAT_FUSE, "read-ahead: %s set to %u KiB", knob, READAHEAD_KERNEL_KB);
+			log_debug(LOG_CAT_FUSE, "read-ahead: %s set to %u KiB", knob,
+			          READAHEAD_KERNEL_KB);
 			return;
 		}
 	}
 	log_debug(LOG_CAT_FUSE, "read-ahead: cannot set %s: %s", knob, g_strerror(errno));
 }
-

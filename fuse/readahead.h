@@ -56,8 +56,8 @@ void readahead_free(struct readahead *ra);
  * Several threads may call it at once on the same engine. Blocks; never call
  * it on an I/O thread.
  */
-ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct sftp_handle *h, uint64_t off,
-		       char *out, size_t size) MUST_CHECK;
+ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct sftp_handle *h,
+                       uint64_t off, char *out, size_t size) MUST_CHECK;
 
 /* A local write or truncate changed [off, off + len) (len UINT64_MAX: to
  * the end of the file): drop what is buffered or being read there. */
@@ -67,30 +67,29 @@ void readahead_reset(struct readahead *ra);
 
 /*
  * Lets the kernel read ahead READAHEAD_KERNEL_KB on the FUSE mount at
- * o->mountpoint (unless -o no_readahead), so its page cache requests are 1 MiB FUSE reads instead of
- * 128 KiB ones (a FUSE mount starts at the kernel's default of 128 KiB
- * whatever max_readahead the INIT reply asks for, and only the mount's
- * /sys/class/bdi/MAJ:MIN/read_ahead_kb raises it). Best effort: needs root,
- * and logs (debug) instead of failing. Call it from the FUSE init callback;
- * it must not touch the mount itself, which is not answering yet.
+ * o->mountpoint (unless -o no_readahead), so its page cache requests are 1 MiB FUSE reads instead
+ * of 128 KiB ones (a FUSE mount starts at the kernel's default of 128 KiB whatever max_readahead
+ * the INIT reply asks for, and only the mount's /sys/class/bdi/MAJ:MIN/read_ahead_kb raises it).
+ * Best effort: needs root, and logs (debug) instead of failing. Call it from the FUSE init
+ * callback; it must not touch the mount itself, which is not answering yet.
  */
 #define READAHEAD_KERNEL_KB 1024u
 void readahead_tune_kernel(const struct sftpfs_opts *o);
 
 /* What an engine is doing, for tests and debugging. */
 struct readahead_stats {
-	uint64_t window;        /* current window, bytes */
-	uint64_t window_peak;   /* largest window so far */
-	uint64_t held;          /* bytes requested or buffered by this engine now */
-	uint64_t held_peak;     /* largest held so far */
-	uint64_t total_held;    /* bytes held by every engine of the process now */
-	uint64_t reads;         /* readahead_read calls */
-	uint64_t waits;         /* calls that had to wait for a READ */
-	uint64_t requests;      /* READs sent */
-	uint64_t prefetches;    /* of which sent ahead of the reader */
-	uint64_t rtt_min_us;    /* smallest round trip of a READ seen, 0 if none */
-	uint64_t rate;          /* throughput estimate, bytes per second */
-	bool sequential;        /* the stream is read sequentially now */
+	uint64_t window;      /* current window, bytes */
+	uint64_t window_peak; /* largest window so far */
+	uint64_t held;        /* bytes requested or buffered by this engine now */
+	uint64_t held_peak;   /* largest held so far */
+	uint64_t total_held;  /* bytes held by every engine of the process now */
+	uint64_t reads;       /* readahead_read calls */
+	uint64_t waits;       /* calls that had to wait for a READ */
+	uint64_t requests;    /* READs sent */
+	uint64_t prefetches;  /* of which sent ahead of the reader */
+	uint64_t rtt_min_us;  /* smallest round trip of a READ seen, 0 if none */
+	uint64_t rate;        /* throughput estimate, bytes per second */
+	bool sequential;      /* the stream is read sequentially now */
 };
 void readahead_stats(struct readahead *ra, struct readahead_stats *out);
 

@@ -22,12 +22,12 @@
 #include "sftp.h"
 
 #define OPENSSH_SFTP_SERVER "/usr/lib/openssh/sftp-server"
-#define KREAD (128u * 1024) /* the kernel's usual FUSE read */
+#define KREAD               (128u * 1024) /* the kernel's usual FUSE read */
 
 /* ---- an sftp-server behind a socketpair, requests delayed ---- */
 
 struct dmsg {
-	gint64 due;  /* monotonic time to write it; 0 = stop */
+	gint64 due; /* monotonic time to write it; 0 = stop */
 	size_t len;
 	uint8_t data[];
 };
@@ -319,7 +319,7 @@ static void test_concurrent(void)
 
 	fx_setup(&f, 6u * 1024 * 1024 + 4321, 1000, SFTP_FXF_READ, 0);
 	for (unsigned i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .f = &f, .index = i, .count = 4 };
+		w[i] = (struct worker){.f = &f, .index = i, .count = 4};
 		t[i] = g_thread_new("reader", worker_main, &w[i]);
 	}
 	for (unsigned i = 0; i < 4; i++) {
@@ -331,7 +331,7 @@ static void test_concurrent(void)
 
 static void test_eof(void)
 {
-	static const size_t sizes[] = { 0, 1, 255u * 1024, 255u * 1024 + 1, 1000003 };
+	static const size_t sizes[] = {0, 1, 255u * 1024, 255u * 1024 + 1, 1000003};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
 		struct fx f;
@@ -349,7 +349,8 @@ static void test_eof(void)
 		{
 			char b[10];
 
-			g_assert_cmpint(rd(&f, UINT64_MAX - 5, b, sizeof(b)), ==, ERR_INVALID_ARGUMENT);
+			g_assert_cmpint(rd(&f, UINT64_MAX - 5, b, sizeof(b)), ==,
+			                ERR_INVALID_ARGUMENT);
 		}
 		fx_teardown(&f);
 	}
@@ -419,7 +420,7 @@ static void test_invalidate(void)
 		check_read(&f, off, KREAD);
 	/* A truncate through the handle, then reads past the new end. */
 	{
-		struct sftp_attrs a = { .flags = SFTP_ATTR_SIZE, .size = 4u * 1024 * 1024 };
+		struct sftp_attrs a = {.flags = SFTP_ATTR_SIZE, .size = 4u * 1024 * 1024};
 
 		for (off = 0; off < 3u * 1024 * 1024; off += KREAD)
 			check_read(&f, off, KREAD);
@@ -477,10 +478,11 @@ static void test_window_growth(void)
 		check_read(&f, off, KREAD);
 	us = g_get_monotonic_time() - t0;
 	readahead_stats(f.ra, &st);
-	g_test_message("window %" G_GUINT64_FORMAT " peak %" G_GUINT64_FORMAT " rtt_min %" G_GUINT64_FORMAT
-		       " us rate %" G_GUINT64_FORMAT " B/s, %" G_GINT64_FORMAT " us, waits %" G_GUINT64_FORMAT
-		       "/%" G_GUINT64_FORMAT,
-		       st.window, st.window_peak, st.rtt_min_us, st.rate, us, st.waits, st.reads);
+	g_test_message("window %" G_GUINT64_FORMAT " peak %" G_GUINT64_FORMAT
+	               " rtt_min %" G_GUINT64_FORMAT " us rate %" G_GUINT64_FORMAT
+	               " B/s, %" G_GINT64_FORMAT " us, waits %" G_GUINT64_FORMAT
+	               "/%" G_GUINT64_FORMAT,
+	               st.window, st.window_peak, st.rtt_min_us, st.rate, us, st.waits, st.reads);
 	g_assert_cmpuint(st.rtt_min_us, >=, 4000);
 	g_assert_cmpuint(st.window_peak, >, READAHEAD_WINDOW_START);
 	g_assert_cmpuint(st.window_peak, <=, READAHEAD_FILE_MAX_DEFAULT);
@@ -509,8 +511,8 @@ static void test_memory_cap(void)
 		g_assert_cmpuint(st.total_held, <=, READAHEAD_TOTAL_MAX);
 	}
 	readahead_stats(f.ra, &st);
-	g_test_message("held peak %" G_GUINT64_FORMAT " window peak %" G_GUINT64_FORMAT, st.held_peak,
-		       st.window_peak);
+	g_test_message("held peak %" G_GUINT64_FORMAT " window peak %" G_GUINT64_FORMAT,
+	               st.held_peak, st.window_peak);
 	g_assert_cmpuint(st.prefetches, >, 0);
 	g_assert_cmpuint(st.window_peak, <=, cap);
 	g_assert_cmpuint(st.held_peak, <=, cap + KREAD);
