@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,19 @@
 #define SFTPFS_ALIVE_INTERVAL_DEFAULT 15
 #define SFTPFS_ALIVE_COUNT_DEFAULT 3
 
+/* One connection of the session and what serves it. */
+struct ssh_link {
+	struct conn *conn;
+	pid_t proxy_pid; /* ProxyCommand child, 0 if none */
+};
+
 struct ssh_session {
 	const struct sftpfs_opts *opts; /* borrowed */
 	struct sshconfig *cfg;
-	struct conn *conn;
+	GMutex lock;         /* protects links */
+	GMutex open_lock;    /* one connection attempt at a time (the verifier is shared) */
+	GHashTable *links;   /* struct sftp_client * -> struct ssh_link * */
+	bool noninteractive; /* after the mount: never prompt, never ask about keys */
 	struct agent *agent;
 	struct agent_identities *agent_ids;
 	struct sshkey *priv[SSHCONFIG_IDENTITY_FILES_MAX]; /* loaded file keys */
@@ -49,7 +59,6 @@ struct ssh_session {
 	char **global_known; /* expanded GlobalKnownHostsFile */
 	struct knownhosts_verifier verifier;
 	char *password;      /* password_stdin: read once, wiped at free */
-	pid_t proxy_pid;     /* ProxyCommand child, 0 if none */
 };
 
 static bool cmdline_identity(const struct sftpfs_opts *o, const char *raw)
@@ -160,7 +169,7 @@ static int password_cb(void *ctx, const char *user, const char *host, char **out
 		*out = strdup(s->password);
 		return *out != NULL ? 0 : ERR_ALLOC_FAIL;
 	}
-	if (s->cfg->batch_mode)
+	if (s->cfg->batch_mode || s->noninteractive)
 		return ERR_AUTH_FAILED;
 	q = g_strdup_printf("%s@%s's password: ", user, host);
 	if ((r = prompt_read(q, 0, &answer)) != 0)
@@ -188,7 +197,7 @@ static int kbdint_cb(void *ctx, const char *name, const char *instruction, uint3
 				return ERR_ALLOC_FAIL;
 			continue;
 		}
-		if (s->cfg->batch_mode)
+		if (s->cfg->batch_mode || s->noninteractive)
 			return ERR_AUTH_FAILED;
 		if ((r = prompt_read(prompts[i], echo[i] ? PROMPT_ECHO : 0, &a)) != 0)
 			return r;
@@ -203,7 +212,7 @@ static int kbdint_cb(void *ctx, const char *name, const char *instruction, uint3
 
 /* ProxyCommand: run it with sh -c, its stdin and stdout one end of a
  * socketpair, which becomes the connection's stream. */
-static int start_proxy(struct ssh_session *s, int *fdp)
+static int start_proxy(struct ssh_session *s, int *fdp, pid_t *pidp)
 {
 	g_autofree char *cmd = NULL;
 	int sv[2];
@@ -232,7 +241,7 @@ static int start_proxy(struct ssh_session *s, int *fdp)
 		_exit(127);
 	}
 	close(sv[1]);
-	s->proxy_pid = pid;
+	*pidp = pid;
 	*fdp = sv[0];
 	return 0;
 }
@@ -249,17 +258,76 @@ static int address_family_of(int af)
 	}
 }
 
+/* A failure to connect: on the terminal while mounting, in the log (syslog
+ * when daemonized) when reconnecting later. */
+static void G_GNUC_PRINTF(2, 3) say(const struct ssh_session *s, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (s->noninteractive)
+		log_error(LOG_CAT_GENERAL, "%s", msg);
+	else
+		fprintf(stderr, "sftpfs: %s\n", msg);
+}
+
+static void link_free(struct ssh_link *l)
+{
+	if (l == NULL)
+		return;
+	if (l->conn != NULL)
+		conn_close(l->conn);
+	if (l->proxy_pid > 0) {
+		int st;
+		kill(l->proxy_pid, SIGTERM);
+		(void)waitpid(l->proxy_pid, &st, 0);
+	}
+	g_free(l);
+}
+
+void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client)
+{
+	struct ssh_link *l = NULL;
+
+	if (client == NULL)
+		return;
+	g_mutex_lock(&s->lock);
+	if (g_hash_table_steal_extended(s->links, client, NULL, (gpointer *)&l) == FALSE)
+		l = NULL;
+	g_mutex_unlock(&s->lock);
+	/* The connection first: its streams stay valid, shut down, until the
+	 * client is freed (conn.h). */
+	link_free(l);
+	sftp_client_free(client);
+}
+
+void ssh_session_set_noninteractive(struct ssh_session *s)
+{
+	s->noninteractive = true;
+	s->verifier.batch_mode = true;
+}
+
 void ssh_session_free(struct ssh_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->conn != NULL)
-		conn_close(s->conn);
-	if (s->proxy_pid > 0) {
-		int st;
-		kill(s->proxy_pid, SIGTERM);
-		(void)waitpid(s->proxy_pid, &st, 0);
+	if (s->links != NULL) {
+		GHashTableIter it;
+		gpointer client, l;
+
+		g_hash_table_iter_init(&it, s->links);
+		while (g_hash_table_iter_next(&it, &client, &l)) {
+			link_free(l);
+			sftp_client_free(client);
+			g_hash_table_iter_remove(&it);
+		}
+		g_hash_table_destroy(s->links);
 	}
+	g_mutex_clear(&s->lock);
+	g_mutex_clear(&s->open_lock);
 	knownhosts_verifier_clear(&s->verifier);
 	g_strfreev(s->global_known);
 	g_free(s->ids);
@@ -287,6 +355,9 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
 
 	*out = NULL;
 	s->opts = o;
+	g_mutex_init(&s->lock);
+	g_mutex_init(&s->open_lock);
+	s->links = g_hash_table_new(g_direct_hash, g_direct_equal);
 	a.config_file = o->config_file;
 	a.options = (const char *const *)o->ssh_options->pdata;
 	a.n_options = o->ssh_options->len;
@@ -338,22 +409,19 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
 	return 0;
 }
 
-int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+static int open_client_locked(struct ssh_session *s, struct sftp_client **out)
 {
 	const struct sshconfig *c = s->cfg;
 	struct conn_params p = { .fd = -1 };
 	struct sftp_client *client = NULL;
+	struct ssh_link *l = g_malloc0(sizeof(*l));
 	enum log_level saved_level;
 	int r;
 
 	*out = NULL;
-	if (s->conn != NULL) {
-		conn_close(s->conn);
-		s->conn = NULL;
-	}
 	if (s->opts->sftp_server != NULL && strcmp(s->opts->sftp_server, "sftp") != 0) {
-		fprintf(stderr, "sftpfs: sftp_server=%s over SSH is not supported yet (only the sftp subsystem)\n",
-			s->opts->sftp_server);
+		say(s, "sftp_server=%s over SSH is not supported yet (only the sftp subsystem)", s->opts->sftp_server);
+		link_free(l);
 		return ERR_NOT_SUPPORTED;
 	}
 	p.host = c->hostname;
@@ -388,8 +456,9 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
 	p.address_family = address_family_of(c->address_family);
 	p.bind_address = c->bind_address;
 	if (c->proxy_command != NULL && strcmp(c->proxy_command, "none") != 0 &&
-	    (r = start_proxy(s, &p.fd)) != 0) {
-		fprintf(stderr, "sftpfs: ProxyCommand: %s\n", err_str(r));
+	    (r = start_proxy(s, &p.fd, &l->proxy_pid)) != 0) {
+		log_error(LOG_CAT_GENERAL, "ProxyCommand: %s", err_str(r));
+		link_free(l);
 		return r;
 	}
 	/* The layers below log their own view of a failure; unless the user
@@ -397,28 +466,44 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
 	saved_level = log_get_level();
 	if (saved_level <= LOG_LEVEL_INFO)
 		log_set_level(LOG_LEVEL_QUIET);
-	r = conn_open(&p, &s->conn);
+	g_clear_pointer(&s->verifier.message, g_free);
+	r = conn_open(&p, &l->conn);
 	log_set_level(saved_level);
 	if (r != 0) {
-		s->conn = NULL;
+		l->conn = NULL;
 		if (s->verifier.message != NULL)
-			fprintf(stderr, "sftpfs: %s\n", s->verifier.message);
+			say(s, "%s", s->verifier.message);
 		else if (r == ERR_AUTH_FAILED)
-			fprintf(stderr, "sftpfs: %s@%s: permission denied (no identity or password was accepted)\n",
-				c->user, c->hostname);
+			say(s, "%s@%s: permission denied (no identity or password was accepted)", c->user, c->hostname);
 		else
-			fprintf(stderr, "sftpfs: ssh to %s port %d: %s\n", c->hostname, c->port, err_str(r));
+			say(s, "ssh to %s port %d: %s", c->hostname, c->port, err_str(r));
+		link_free(l);
 		return r;
 	}
-	if ((r = conn_start_sftp(s->conn, &client)) != 0) {
-		fprintf(stderr, "sftpfs: %s: cannot start the sftp subsystem: %s\n", c->hostname, err_str(r));
+	if ((r = conn_start_sftp(l->conn, &client)) != 0) {
+		say(s, "%s: cannot start the sftp subsystem: %s", c->hostname, err_str(r));
+		link_free(l);
 		return r;
 	}
 	if ((r = sftp_client_init(client)) != 0) {
-		fprintf(stderr, "sftpfs: %s: SFTP session failed: %s\n", c->hostname, err_str(r));
+		say(s, "%s: SFTP session failed: %s", c->hostname, err_str(r));
+		link_free(l);
 		sftp_client_free(client);
 		return r;
 	}
+	g_mutex_lock(&s->lock);
+	g_hash_table_insert(s->links, client, l);
+	g_mutex_unlock(&s->lock);
 	*out = client;
 	return 0;
+}
+
+int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+{
+	int r;
+
+	g_mutex_lock(&s->open_lock);
+	r = open_client_locked(s, out);
+	g_mutex_unlock(&s->open_lock);
+	return r;
 }
