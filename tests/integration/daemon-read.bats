@@ -110,3 +110,25 @@ rw_stream() {
 		cmp "$TOP/rw.tail" "$TOP/rw.server"
 	done
 }
+
+# The connection dies in the middle of a stream (its sftp-server killed):
+# with -o reconnect the file is reopened on a new connection, the read-ahead
+# starts again from the new handle, and the bytes are still the file's.
+@test "a stream across a lost connection (reconnect) reads the right bytes" {
+	local C=$TOP/mnt-reconnect server
+	mkdir -p "$C"
+	head -c $((32 * 1024 * 1024)) /dev/urandom >"$R/cut"
+	daemon_mount "127.0.0.1:$R" "$C" -o reconnect
+	exec 5<"$C/cut"
+	dd bs=1M count=8 iflag=fullblock status=none <&5 >"$TOP/cut.1"
+	# the newest sftp-server in $R is the one serving this mount
+	server=$(pgrep -f -x "$SFTP_SERVER_BIN" | while read -r p; do
+		[ "$(readlink "/proc/$p/cwd")" = "$R" ] && echo "$p"; done | sort -n | tail -n 1)
+	[ -n "$server" ]
+	kill "$server"
+	sleep 0.3
+	dd bs=1M status=none <&5 >"$TOP/cut.2"
+	exec 5<&-
+	daemon_unmount "$C"
+	[ "$(cat "$TOP/cut.1" "$TOP/cut.2" | sha256sum | cut -d' ' -f1)" = "$(sha "$R/cut")" ]
+}
