@@ -464,8 +464,8 @@ static void test_new_handle(void)
 	fx_teardown(&f);
 }
 
-/* On a link with a 4 ms round trip the window grows past its start, and
- * the stream reaches a throughput no single 128 KiB read at a time could. */
+/* On a link with a 4 ms round trip the window grows past its start and
+ * the READs go out ahead of the reader. */
 static void test_window_growth(void)
 {
 	struct fx f;
@@ -486,8 +486,10 @@ static void test_window_growth(void)
 	g_assert_cmpuint(st.rtt_min_us, >=, 4000);
 	g_assert_cmpuint(st.window_peak, >, READAHEAD_WINDOW_START);
 	g_assert_cmpuint(st.window_peak, <=, READAHEAD_FILE_MAX_DEFAULT);
-	/* One 128 KiB read per round trip would take 192 x 4 ms. */
-	g_assert_cmpint(us, <, (gint64)(f.size / KREAD) * 4000 / 2);
+	/* Nearly every READ went out ahead of the reader (timing alone would
+	 * be flaky on a loaded machine or under sanitizers: see the message
+	 * for the time, against 192 x 4 ms for one 128 KiB read per round trip). */
+	g_assert_cmpuint(st.prefetches * 4, >=, st.requests * 3);
 	/* Random access brings the window back to its start. */
 	check_read(&f, 100, 10);
 	readahead_stats(f.ra, &st);
