@@ -23,6 +23,7 @@
 #include <fuse.h>
 #include <glib.h>
 
+#include "cache.h"
 #include "options.h"
 #include "sftp.h"
 
@@ -39,6 +40,7 @@ struct sftpfs_file;
  */
 struct sftpfs_link {
 	gint refs;
+	gint closing;    /* set when we close it ourselves (atomic) */
 	struct sftpfs *fs;
 	struct sftp_client *client;
 	unsigned slot;   /* index in sftpfs.slots */
@@ -88,6 +90,8 @@ struct sftpfs {
 	uint32_t remote_gid;
 	gint idmap_known;          /* remote_uid/gid learnt (atomic) */
 	GHashTable *uid_r2l, *uid_l2r, *gid_r2l, *gid_l2r; /* idmap=file */
+
+	struct sftpfs_cache *cache; /* fuse/cache.h; NULL with dir_cache=no */
 };
 
 /*
@@ -105,6 +109,7 @@ struct sftpfs_file {
 	char *path;                 /* mount-relative; updated by renames (files_lock) */
 	uint32_t pflags;            /* SFTP_FXF_* it was opened with */
 	bool is_dir;
+	bool listed;                /* directory: readdir read it once (ops.c) */
 	unsigned slot;
 
 	GMutex io_lock;             /* orders senders and reopens; taken before lock */
@@ -154,6 +159,10 @@ void sftpfs_op_begin(const struct sftpfs *fs);
 /* Drops the references the calling thread holds; returns true if one of
  * them was a link that died meanwhile (the operation may be retried). */
 bool sftpfs_op_drop(void);
+/* Set by the wrapper while an operation runs again after its connection
+ * was lost (its first request may have been carried out). */
+void sftpfs_op_set_retrying(bool on);
+bool sftpfs_op_retrying(void);
 /* sftpfs_op_drop, and the operation's deadline is over. */
 bool sftpfs_op_end(void);
 /* The deadline (monotonic us) of an operation starting now. */

@@ -453,6 +453,7 @@ static int open_client_locked(struct ssh_session *s, struct sftp_client **out)
 	p.server_alive_count_max = c->server_alive_count_max > 0 ? (unsigned)c->server_alive_count_max
 								 : SFTPFS_ALIVE_COUNT_DEFAULT;
 	p.connect_timeout = c->connect_timeout > 0 ? (unsigned)c->connect_timeout : 0;
+	p.tcp_keepalive = c->tcp_keepalive != 0;
 	p.address_family = address_family_of(c->address_family);
 	p.bind_address = c->bind_address;
 	if (c->proxy_command != NULL && strcmp(c->proxy_command, "none") != 0 &&
