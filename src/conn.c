@@ -158,13 +158,18 @@ static int conn_on_payload(void *ctx, const uint8_t *p, size_t len)
 {
 	struct conn *c = ctx;
 	uint8_t type = p[0];
+	/* Not c->auth_done alone: that is set when conn_open's loop looks
+	 * again, and the server's first connection-protocol message (OpenSSH's
+	 * hostkeys-00@openssh.com global request) may arrive in the same read
+	 * as USERAUTH_SUCCESS. */
+	bool authed = c->auth_done || (c->ua != NULL && userauth_done(c->ua));
 
 	if (type >= SSH2_MSG_USERAUTH_REQUEST && type < SSH2_MSG_GLOBAL_REQUEST) {
-		if (c->auth_done || c->ua == NULL)
+		if (authed || c->ua == NULL)
 			return ERR_PROTOCOL;
 		return userauth_input(c->ua, p, len);
 	}
-	if (!c->auth_done)
+	if (!authed)
 		return ERR_PROTOCOL;
 	return chanmgr_input(c->cm, p, len);
 }

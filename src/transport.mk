@@ -76,3 +76,8 @@ TESTS += tests/unit/test-session
 check_PROGRAMS += tests/unit/test-algs
 tests_unit_test_algs_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-algs
+
+check_PROGRAMS += tests/unit/test-conn
+tests_unit_test_conn_SOURCES = tests/unit/test-conn.c tests/unit/ssh-peer.c tests/unit/ssh-peer.h
+tests_unit_test_conn_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-conn

@@ -232,7 +232,14 @@ log_lines() {
 
 # Bytes the server read for file $1 in the opens closed since log line $2
 # (sftp-server logs each close with its byte counts).
+# The kernel sends RELEASE (our CLOSE) after close(2) has returned: wait
+# (up to 5 s) until every open since line $2 (${3:-1} of them) was closed.
 bytes_read() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(tail -n +"$(($2 + 1))" "$SLOG" | grep -c "^close \"$1\" bytes read")" -ge "${3:-1}" ] && break
+		sleep 0.05
+	done
 	tail -n +"$(($2 + 1))" "$SLOG" | sed -n "s|^close \"$1\" bytes read \([0-9]*\) .*|\1|p" |
 		awk '{ s += $1 } END { print s + 0 }'
 }
@@ -247,7 +254,7 @@ bytes_read() {
 	n0=$(log_lines)
 	cmp "$R/pages" "$m/pages"
 	cmp "$R/pages" "$nc/pages"
-	[ "$(bytes_read "$R/pages" "$n0")" = 600000 ]
+	[ "$(bytes_read "$R/pages" "$n0" 2)" = 600000 ]
 	# second open: the cached mount reads nothing from the server, the
 	# uncached one everything again
 	n0=$(log_lines)
