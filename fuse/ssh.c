@@ -41,9 +41,9 @@ struct ssh_session {
 	struct conn *conn;
 	struct agent *agent;
 	struct agent_identities *agent_ids;
-	struct sshkey *priv[SSHCONFIG_IDENTITY_FILES_MAX]; /* loaded file keys */
-	struct sshkey *pub[SSHCONFIG_IDENTITY_FILES_MAX];
-	size_t n_keys;
+	GPtrArray *keys;    /* public keys and certificates offered (sshkey_free) */
+	GPtrArray *privs;   /* loaded private keys (sshkey_free: wiped) */
+	GPtrArray *signers; /* struct agent_plain_signer (g_free) */
 	struct conn_identity *ids;
 	size_t n_ids;
 	char **global_known; /* expanded GlobalKnownHostsFile */
@@ -62,14 +62,121 @@ static bool cmdline_identity(const struct sftpfs_opts *o, const char *raw)
 	return false;
 }
 
-/* One IdentityFile: the private key (asking for a passphrase on the
- * terminal if it is encrypted). Missing default files are skipped as ssh
- * skips them; an identity named on the command line must load. */
-static int load_identity(struct ssh_session *s, const char *raw)
+/* A key held by the session (freed with it); returns k. */
+static struct sshkey *own_key(struct ssh_session *s, struct sshkey *k)
 {
-	g_autofree char *path = NULL;
-	struct sshkey *priv = NULL, *pub = NULL;
+	g_ptr_array_add(s->keys, k);
+	return k;
+}
+
+/* Signs for a certificate whose plain key is in the agent: the agent knows
+ * the key by its plain blob, not by the certificate. */
+struct agent_plain_signer {
+	struct agent *agent;
+	const struct sshkey *plain; /* the agent's listing */
+};
+
+static int agent_plain_sign_cb(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t len,
+			       struct buf *out)
+{
+	struct agent_plain_signer *a = ctx;
+
+	(void)pub;
+	return agent_sign(a->agent, a->plain, alg, data, len, out);
+}
+
+/* Who can sign for key k: an agent key equal to it (or, for a certificate,
+ * to its certified key) or a loaded private key. */
+static bool find_signer(struct ssh_session *s, const struct sshkey *k, struct conn_identity *id)
+{
+	for (size_t j = 0; s->agent_ids != NULL && j < s->agent_ids->n; j++) {
+		const struct sshkey *ak = s->agent_ids->ids[j].key;
+
+		if (sshkey_equal_public(ak, k)) {
+			id->sign = agent_sign_cb;
+			id->sign_ctx = s->agent;
+			return true;
+		}
+	}
+	for (size_t j = 0; s->agent_ids != NULL && j < s->agent_ids->n; j++) {
+		const struct sshkey *ak = s->agent_ids->ids[j].key;
+
+		if (!sshkey_is_cert(ak) && sshkey_equal_plain(ak, k)) {
+			struct agent_plain_signer *a = g_new0(struct agent_plain_signer, 1);
+
+			a->agent = s->agent;
+			a->plain = ak;
+			g_ptr_array_add(s->signers, a);
+			id->sign = agent_plain_sign_cb;
+			id->sign_ctx = a;
+			return true;
+		}
+	}
+	for (guint j = 0; j < s->privs->len; j++) {
+		struct sshkey *priv = g_ptr_array_index(s->privs, j);
+
+		if (sshkey_equal_plain(priv, k)) {
+			id->sign = conn_sign_with_key;
+			id->sign_ctx = priv;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A user certificate from path for the key pub (NULL: any key), or NULL. */
+static struct sshkey *load_user_cert(const char *path, const struct sshkey *pub)
+{
+	struct sshkey *cert = NULL;
+	int r;
+
+	if (access(path, F_OK) != 0)
+		return NULL;
+	if ((r = keyfile_load_public(path, &cert)) != 0) {
+		log_info(LOG_CAT_AUTH, "certificate %s: %s", path, err_str(r));
+		return NULL;
+	}
+	if (!sshkey_is_cert(cert) || sshkey_cert_type(cert) != SSHKEY_CERT_USER ||
+	    (pub != NULL && !sshkey_equal_plain(cert, pub))) {
+		log_info(LOG_CAT_AUTH, "%s: not a user certificate for its key, ignored", path);
+		sshkey_free(cert);
+		return NULL;
+	}
+	return cert;
+}
+
+/* A private key file's private key, asking for its passphrase (terminal or
+ * SSH_ASKPASS) when it is encrypted and not in batch mode. */
+static int load_private(struct ssh_session *s, const char *path, struct sshkey **out)
+{
 	char *pass = NULL;
+	int r;
+
+	r = keyfile_load_private(path, NULL, out);
+	if (r == ERR_KEY_ENCRYPTED && !s->cfg->batch_mode) {
+		g_autofree char *q = g_strdup_printf("Enter passphrase for key '%s': ", path);
+		if ((r = prompt_read(q, PROMPT_ALLOW_STDIN, &pass)) == 0) {
+			r = keyfile_load_private(path, pass, out);
+			prompt_free(pass);
+		}
+	}
+	return r;
+}
+
+/*
+ * One IdentityFile: its public key (from the file or its ".pub") and its
+ * "-cert.pub" certificate, as ssh's load_public_identity_files() collects
+ * them. The private key is loaded (asking for a passphrase) unless the
+ * agent holds the key; it stays loaded in the session so that a later
+ * reconnect does not ask again. Missing default files are skipped as ssh
+ * skips them; an identity named on the command line must load.
+ * Appends up to two entries (key, certificate) to files.
+ */
+static int load_identity(struct ssh_session *s, const char *raw, GArray *files)
+{
+	g_autofree char *path = NULL, *certpath = NULL;
+	struct sshkey *pub = NULL, *priv = NULL, *cert;
+	struct conn_identity id = { 0 };
 	bool required = cmdline_identity(s->opts, raw);
 	int r;
 
@@ -79,72 +186,180 @@ static int load_identity(struct ssh_session *s, const char *raw)
 		log_debug(LOG_CAT_AUTH, "identity %s: not present", path);
 		return 0;
 	}
-	r = keyfile_load_private(path, NULL, &priv);
-	if (r == ERR_KEY_ENCRYPTED && !s->cfg->batch_mode) {
-		g_autofree char *q = g_strdup_printf("Enter passphrase for key '%s': ", path);
-		if ((r = prompt_read(q, PROMPT_ALLOW_STDIN, &pass)) == 0) {
-			r = keyfile_load_private(path, pass, &priv);
-			prompt_free(pass);
+	if (keyfile_load_public_for(path, &pub) == 0) {
+		pub = own_key(s, pub);
+		if (find_signer(s, pub, &id))
+			log_debug(LOG_CAT_AUTH, "identity %s: held by the agent", path);
+	}
+	if (id.sign == NULL) {
+		r = load_private(s, path, &priv);
+		if (r == 0 && pub != NULL && !sshkey_equal_plain(priv, pub)) {
+			log_info(LOG_CAT_AUTH, "identity %s: its .pub is another key; using the private key", path);
+			pub = NULL;
 		}
-	}
-	if (r != 0) {
-		if (required) {
-			fprintf(stderr, "sftpfs: identity file %s: %s\n", path,
-				r == ERR_SYSTEM ? strerror(errno) : err_str(r));
-			return r;
+		if (r == 0 && pub == NULL && (r = sshkey_demote(priv, &pub)) == 0)
+			pub = own_key(s, pub);
+		if (r != 0) {
+			sshkey_free(priv);
+			if (required) {
+				fprintf(stderr, "sftpfs: identity file %s: %s\n", path,
+					r == ERR_SYSTEM ? strerror(errno) : err_str(r));
+				return r;
+			}
+			log_info(LOG_CAT_AUTH, "skipping identity %s: %s", path, err_str(r));
+			return 0;
 		}
-		log_info(LOG_CAT_AUTH, "skipping identity %s: %s", path, err_str(r));
-		return 0;
+		g_ptr_array_add(s->privs, priv);
+		id.sign = conn_sign_with_key;
+		id.sign_ctx = priv;
 	}
-	if ((r = sshkey_demote(priv, &pub)) != 0) {
-		sshkey_free(priv);
-		return r;
+	id.pub = pub;
+	g_array_append_val(files, id);
+	certpath = g_strdup_printf("%s-cert.pub", path);
+	if ((cert = load_user_cert(certpath, pub)) != NULL) {
+		struct conn_identity cid = { .pub = own_key(s, cert) };
+
+		/* The agent may hold the certificate itself (ssh-add loads it). */
+		if (!find_signer(s, cert, &cid)) {
+			cid.sign = id.sign;
+			cid.sign_ctx = id.sign_ctx;
+		}
+		g_array_append_val(files, cid);
 	}
-	s->priv[s->n_keys] = priv;
-	s->pub[s->n_keys] = pub;
-	s->n_keys++;
 	return 0;
 }
 
+/* IdentityAgent: unset or "SSH_AUTH_SOCK" is $SSH_AUTH_SOCK, "$NAME" another
+ * variable, "none" no agent, else a socket path (already expanded). */
+static const char *agent_socket(const struct sshconfig *c, bool *none)
+{
+	const char *a = c->identity_agent;
+
+	*none = false;
+	if (a == NULL || strcmp(a, "SSH_AUTH_SOCK") == 0)
+		return getenv("SSH_AUTH_SOCK");
+	if (strcmp(a, "none") == 0) {
+		*none = true;
+		return NULL;
+	}
+	if (a[0] == '$')
+		return getenv(a + 1);
+	return a;
+}
+
+static void open_agent(struct ssh_session *s)
+{
+	bool none;
+	const char *path = agent_socket(s->cfg, &none);
+	int r;
+
+	if (none || path == NULL || *path == '\0') {
+		log_debug(LOG_CAT_AUTH, "no ssh-agent%s", none ? " (IdentityAgent none)" : "");
+		return;
+	}
+	if ((r = agent_open(path, &s->agent)) != 0) {
+		log_debug(LOG_CAT_AUTH, "ssh-agent at %s: %s", path, err_str(r));
+		s->agent = NULL;
+		return;
+	}
+	if ((r = agent_list_identities(s->agent, &s->agent_ids)) != 0) {
+		log_info(LOG_CAT_AUTH, "ssh-agent: %s", err_str(r));
+		agent_close(s->agent);
+		s->agent = NULL;
+	}
+}
+
+static bool offered(GArray *ids, const struct sshkey *k)
+{
+	for (guint i = 0; i < ids->len; i++) {
+		if (sshkey_equal_public(g_array_index(ids, struct conn_identity, i).pub, k))
+			return true;
+	}
+	return false;
+}
+
+static void offer(GArray *ids, const struct conn_identity *id)
+{
+	if (!offered(ids, id->pub))
+		g_array_append_vals(ids, id, 1);
+}
+
+/*
+ * The keys offered for publickey authentication, in ssh's order
+ * (sshconnect2.c pubkey_prepare): CertificateFile certificates; then the
+ * agent's keys in the agent's order, where a key that is also an
+ * IdentityFile takes that file's place and, with IdentitiesOnly, agent keys
+ * that are no IdentityFile are left out; then the remaining IdentityFile
+ * keys, each followed by its "-cert.pub" certificate. IdentityFile defaults
+ * to ssh's list (~/.ssh/id_rsa, id_ecdsa, id_ecdsa_sk, id_ed25519,
+ * id_ed25519_sk, id_xmss, id_dsa) when none is configured (sshconfig.c);
+ * key types we do not support are skipped. A key is offered once.
+ */
 static int build_identities(struct ssh_session *s)
 {
 	const struct sshconfig *c = s->cfg;
-	size_t n = 0;
+	g_autoptr(GArray) files = g_array_new(FALSE, TRUE, sizeof(struct conn_identity));
+	g_autoptr(GArray) ids = g_array_new(FALSE, TRUE, sizeof(struct conn_identity));
 	int r;
 
 	if (c->pubkey_authentication == SSHCONFIG_PUBKEY_NO)
 		return 0;
-	for (size_t i = 0; i < c->n_identity_files && s->n_keys < SSHCONFIG_IDENTITY_FILES_MAX; i++) {
-		if ((r = load_identity(s, c->identity_files[i])) != 0)
+	open_agent(s);
+	for (size_t i = 0; i < c->n_identity_files; i++) {
+		if ((r = load_identity(s, c->identity_files[i], files)) != 0)
 			return r;
 	}
-	/* The agent's keys come first (as ssh tries them), unless the user
-	 * asked for the configured identities only or for no agent. */
-	if (!c->identities_only && (c->identity_agent == NULL || strcmp(c->identity_agent, "none") != 0)) {
-		r = agent_open(c->identity_agent, &s->agent);
-		if (r == 0 && (r = agent_list_identities(s->agent, &s->agent_ids)) != 0) {
-			log_info(LOG_CAT_AUTH, "ssh-agent: %s", err_str(r));
-			agent_close(s->agent);
-			s->agent = NULL;
-		} else if (r != 0) {
-			log_debug(LOG_CAT_AUTH, "ssh-agent: %s", err_str(r));
-			s->agent = NULL;
+	for (size_t i = 0; i < c->n_certificate_files; i++) {
+		g_autofree char *path = NULL;
+		struct conn_identity id = { 0 };
+		struct sshkey *cert;
+
+		if ((r = sshconfig_expand_path(s->cfg, c->certificate_files[i], &path)) != 0)
+			return r;
+		if ((cert = load_user_cert(path, NULL)) == NULL)
+			continue;
+		id.pub = own_key(s, cert);
+		if (!find_signer(s, cert, &id)) {
+			log_info(LOG_CAT_AUTH, "certificate %s: no identity or agent key for it, ignored", path);
+			continue;
 		}
+		offer(ids, &id);
 	}
-	s->ids = g_malloc0_n((s->agent_ids != NULL ? s->agent_ids->n : 0) + s->n_keys + 1, sizeof(*s->ids));
-	for (size_t i = 0; s->agent_ids != NULL && i < s->agent_ids->n; i++) {
-		s->ids[n].pub = s->agent_ids->ids[i].key;
-		s->ids[n].sign = agent_sign_cb;
-		s->ids[n].sign_ctx = s->agent;
-		n++;
+	for (size_t j = 0; s->agent_ids != NULL && j < s->agent_ids->n; j++) {
+		struct conn_identity id = { .pub = s->agent_ids->ids[j].key, .sign = agent_sign_cb, .sign_ctx = s->agent };
+		bool is_file = false;
+
+		for (guint i = 0; i < files->len; i++) {
+			struct conn_identity *f = &g_array_index(files, struct conn_identity, i);
+
+			if (f->pub != NULL && sshkey_equal_public(f->pub, id.pub)) {
+				offer(ids, f);
+				f->pub = NULL; /* taken */
+				is_file = true;
+				break;
+			}
+		}
+		if (!is_file && !c->identities_only)
+			offer(ids, &id);
+		else if (!is_file)
+			log_debug(LOG_CAT_AUTH, "IdentitiesOnly: agent key %s not offered", s->agent_ids->ids[j].comment);
 	}
-	for (size_t i = 0; i < s->n_keys; i++) {
-		s->ids[n].pub = s->pub[i];
-		s->ids[n].sign = conn_sign_with_key;
-		s->ids[n].sign_ctx = s->priv[i];
-		n++;
+	for (guint i = 0; i < files->len; i++) {
+		const struct conn_identity *f = &g_array_index(files, struct conn_identity, i);
+
+		if (f->pub != NULL)
+			offer(ids, f);
 	}
-	s->n_ids = n;
+	for (guint i = 0; i < ids->len; i++) {
+		g_autofree char *fp = NULL;
+		const struct conn_identity *id = &g_array_index(ids, struct conn_identity, i);
+
+		if (sshkey_fingerprint(id->pub, &fp) == 0)
+			log_debug(LOG_CAT_AUTH, "will offer %s %s (%s)", sshkey_type_name(id->pub), fp,
+				  id->sign == conn_sign_with_key ? "key file" : "agent");
+	}
+	s->n_ids = ids->len;
+	s->ids = (struct conn_identity *)g_array_free(g_steal_pointer(&ids), FALSE);
 	return 0;
 }
 
@@ -266,10 +481,12 @@ void ssh_session_free(struct ssh_session *s)
 	agent_identities_free(s->agent_ids);
 	if (s->agent != NULL)
 		agent_close(s->agent);
-	for (size_t i = 0; i < s->n_keys; i++) {
-		sshkey_free(s->pub[i]);
-		sshkey_free(s->priv[i]);
-	}
+	if (s->signers != NULL)
+		g_ptr_array_free(s->signers, TRUE);
+	if (s->keys != NULL)
+		g_ptr_array_free(s->keys, TRUE);
+	if (s->privs != NULL)
+		g_ptr_array_free(s->privs, TRUE);
 	if (s->password != NULL) {
 		wipe(s->password, strlen(s->password));
 		free(s->password);
@@ -287,6 +504,9 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
 
 	*out = NULL;
 	s->opts = o;
+	s->keys = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
+	s->privs = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
+	s->signers = g_ptr_array_new_with_free_func(g_free);
 	a.config_file = o->config_file;
 	a.options = (const char *const *)o->ssh_options->pdata;
 	a.n_options = o->ssh_options->len;

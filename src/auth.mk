@@ -25,7 +25,8 @@ tests_tools_knownhosts_tool_SOURCES = tests/tools/knownhosts-tool.c
 tests_tools_knownhosts_tool_LDADD = $(CORE_LIBS)
 
 # Own list (tests/integration/local.mk assigns INTEGRATION_TESTS after us).
-AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats tests/integration/auth-prompt.bats
+AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats tests/integration/auth-prompt.bats \
+	tests/integration/auth-identities.bats
 if HAVE_BATS
 TESTS += $(AUTH_INTEGRATION_TESTS)
 endif
