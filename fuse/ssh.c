@@ -34,6 +34,8 @@
  * must notice a dead link. */
 #define SFTPFS_ALIVE_INTERVAL_DEFAULT 15
 #define SFTPFS_ALIVE_COUNT_DEFAULT 3
+/* Bound on ProxyJump hops (ssh has none; each one is a connection). */
+#define SFTPFS_JUMP_HOPS_MAX 16
 
 struct ssh_session {
 	const struct sftpfs_opts *opts; /* borrowed */
@@ -48,13 +50,15 @@ struct ssh_session {
 	size_t n_ids;
 	char **global_known; /* expanded GlobalKnownHostsFile */
 	struct knownhosts_verifier verifier;
-	char *password;      /* password_stdin: read once, wiped at free */
+	char *password;      /* password_stdin or a typed one that worked; wiped at free */
 	pid_t proxy_pid;     /* ProxyCommand child, 0 if none */
+	struct ssh_session **hops; /* ProxyJump, first hop first (opts NULL in a hop) */
+	size_t n_hops;
 };
 
 static bool cmdline_identity(const struct sftpfs_opts *o, const char *raw)
 {
-	for (guint i = 0; i < o->ssh_options->len; i++) {
+	for (guint i = 0; o != NULL && i < o->ssh_options->len; i++) {
 		const char *s = g_ptr_array_index(o->ssh_options, i);
 		if (g_ascii_strncasecmp(s, "IdentityFile=", 13) == 0 && strcmp(s + 13, raw) == 0)
 			return true;
@@ -363,54 +367,80 @@ static int build_identities(struct ssh_session *s)
 	return 0;
 }
 
-static int password_cb(void *ctx, const char *user, const char *host, char **out)
+/*
+ * One connection attempt's view of the password prompts: a password from
+ * password_stdin is sent once per connection (repeating a refused one only
+ * feeds the server's failure count); a password typed on the terminal for a
+ * connection that then authenticates is kept in the session, so that a
+ * reconnect in the background does not need to ask again.
+ */
+struct auth_attempt {
+	struct ssh_session *s;
+	char *typed;          /* last password typed for this connection */
+	unsigned stdin_uses;  /* answers given from the stdin password */
+};
+
+static void attempt_clear(struct auth_attempt *a, bool authenticated)
 {
-	struct ssh_session *s = ctx;
-	g_autofree char *q = NULL;
+	if (a->typed == NULL)
+		return;
+	if (authenticated && a->s->password == NULL) {
+		a->s->password = a->typed;
+	} else {
+		wipe(a->typed, strlen(a->typed));
+		free(a->typed);
+	}
+	a->typed = NULL;
+}
+
+/* The session's password for one answer, or a prompt (never in batch mode). */
+static int password_answer(struct auth_attempt *a, const char *prompt, bool echo, char **out)
+{
+	struct ssh_session *s = a->s;
 	char *answer = NULL;
 	int r;
 
 	*out = NULL;
 	if (s->password != NULL) {
+		if (a->stdin_uses++ > 0)
+			return ERR_AUTH_FAILED; /* it was refused already */
 		*out = strdup(s->password);
 		return *out != NULL ? 0 : ERR_ALLOC_FAIL;
 	}
 	if (s->cfg->batch_mode)
 		return ERR_AUTH_FAILED;
-	q = g_strdup_printf("%s@%s's password: ", user, host);
-	if ((r = prompt_read(q, 0, &answer)) != 0)
+	if ((r = prompt_read(prompt, echo ? PROMPT_ECHO : 0, &answer)) != 0)
 		return r;
 	*out = strdup(answer);
+	if (*out != NULL && !echo) {
+		attempt_clear(a, false);
+		a->typed = strdup(answer);
+	}
 	prompt_free(answer);
 	return *out != NULL ? 0 : ERR_ALLOC_FAIL;
+}
+
+static int password_cb(void *ctx, const char *user, const char *host, char **out)
+{
+	g_autofree char *q = g_strdup_printf("%s@%s's password: ", user, host);
+
+	return password_answer(ctx, q, false, out);
 }
 
 static int kbdint_cb(void *ctx, const char *name, const char *instruction, uint32_t n,
 		     const char *const *prompts, const bool *echo, char **answers)
 {
-	struct ssh_session *s = ctx;
+	struct auth_attempt *a = ctx;
 	int r;
 
-	if (instruction != NULL && *instruction != '\0' && n > 0)
+	if (instruction != NULL && *instruction != '\0' && n > 0 && !a->s->cfg->batch_mode && a->s->password == NULL)
 		fprintf(stderr, "%s\n", instruction);
 	for (uint32_t i = 0; i < n; i++) {
-		char *a = NULL;
-
-		/* A stdin password answers the usual single password prompt. */
-		if (s->password != NULL && n == 1 && !echo[i]) {
-			answers[i] = strdup(s->password);
-			if (answers[i] == NULL)
-				return ERR_ALLOC_FAIL;
-			continue;
-		}
-		if (s->cfg->batch_mode)
+		/* A stored password answers only the usual single password prompt. */
+		if (a->s->password != NULL && (n != 1 || echo[i]))
 			return ERR_AUTH_FAILED;
-		if ((r = prompt_read(prompts[i], echo[i] ? PROMPT_ECHO : 0, &a)) != 0)
+		if ((r = password_answer(a, prompts[i], echo[i], &answers[i])) != 0)
 			return r;
-		answers[i] = strdup(a);
-		prompt_free(a);
-		if (answers[i] == NULL)
-			return ERR_ALLOC_FAIL;
 	}
 	(void)name;
 	return 0;
@@ -475,18 +505,21 @@ void ssh_session_free(struct ssh_session *s)
 		kill(s->proxy_pid, SIGTERM);
 		(void)waitpid(s->proxy_pid, &st, 0);
 	}
+	for (size_t i = 0; i < s->n_hops; i++)
+		ssh_session_free(s->hops[i]);
+	g_free(s->hops);
 	knownhosts_verifier_clear(&s->verifier);
 	g_strfreev(s->global_known);
 	g_free(s->ids);
-	agent_identities_free(s->agent_ids);
-	if (s->agent != NULL)
-		agent_close(s->agent);
 	if (s->signers != NULL)
 		g_ptr_array_free(s->signers, TRUE);
 	if (s->keys != NULL)
 		g_ptr_array_free(s->keys, TRUE);
 	if (s->privs != NULL)
 		g_ptr_array_free(s->privs, TRUE);
+	agent_identities_free(s->agent_ids);
+	if (s->agent != NULL)
+		agent_close(s->agent);
 	if (s->password != NULL) {
 		wipe(s->password, strlen(s->password));
 		free(s->password);
@@ -495,18 +528,110 @@ void ssh_session_free(struct ssh_session *s)
 	g_free(s);
 }
 
-int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
+/* Identities and the known_hosts policy of a resolved configuration. */
+static int session_prepare(struct ssh_session *s)
+{
+	int r;
+
+	if ((r = build_identities(s)) != 0)
+		return r;
+	s->global_known = g_malloc0_n(s->cfg->n_global_known_hosts + 1, sizeof(char *));
+	for (size_t i = 0; i < s->cfg->n_global_known_hosts; i++) {
+		if ((r = sshconfig_expand_path(s->cfg, s->cfg->global_known_hosts[i], &s->global_known[i])) != 0)
+			return r;
+	}
+	s->verifier.user_files = (const char *const *)s->cfg->user_known_hosts;
+	s->verifier.n_user_files = s->cfg->n_user_known_hosts;
+	s->verifier.global_files = (const char *const *)s->global_known;
+	s->verifier.n_global_files = s->cfg->n_global_known_hosts;
+	s->verifier.strict = s->cfg->strict_host_key_checking;
+	s->verifier.hash_known_hosts = s->cfg->hash_known_hosts;
+	s->verifier.batch_mode = s->cfg->batch_mode;
+	return 0;
+}
+
+static struct ssh_session *session_alloc(const struct sftpfs_opts *o)
 {
 	struct ssh_session *s = g_malloc0(sizeof(*s));
+
+	s->opts = o;
+	s->keys = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
+	s->privs = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
+	s->signers = g_ptr_array_new_with_free_func(g_free);
+	return s;
+}
+
+/*
+ * One ProxyJump hop "[user@]host[:port]", resolved as ssh resolves it: ssh
+ * turns ProxyJump into "ssh -l user -p port -J <earlier hops> [-F file] host
+ * -W ...", so a hop reads the same configuration files (-F or
+ * ~/.ssh/config and /etc/ssh/ssh_config) under its own name, with its own
+ * identities and known_hosts, but not the -o options of the command line.
+ */
+static int hop_session_new(const struct sftpfs_opts *o, const char *hop, struct ssh_session **out)
+{
+	g_autofree char *user = NULL, *host = NULL;
+	struct sshconfig_args a = { 0 };
+	struct ssh_session *h;
+	char *errmsg = NULL;
+	int port, r;
+
+	*out = NULL;
+	if ((r = sshconfig_parse_hop(hop, &user, &host, &port)) != 0) {
+		fprintf(stderr, "sftpfs: ProxyJump: bad hop \"%s\" (want [user@]host[:port])\n", hop);
+		return r;
+	}
+	h = session_alloc(NULL);
+	a.config_file = o->config_file;
+	a.user = user;
+	a.port = port;
+	if ((r = sshconfig_resolve(host, &a, &h->cfg, &errmsg)) != 0) {
+		fprintf(stderr, "sftpfs: jump host %s: %s\n", host, errmsg != NULL ? errmsg : err_str(r));
+		free(errmsg);
+		ssh_session_free(h);
+		return r;
+	}
+	/* The hop's place in the chain comes from the -J list; only the first
+	 * hop may use its own ProxyCommand (session_connect). */
+	if (h->cfg->proxy_jump != NULL)
+		log_debug(LOG_CAT_AUTH, "jump host %s: its own ProxyJump is not used", host);
+	if ((r = session_prepare(h)) != 0) {
+		ssh_session_free(h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
+static int resolve_jumps(struct ssh_session *s)
+{
+	g_auto(GStrv) hops = NULL;
+	int r;
+
+	if (s->cfg->proxy_jump == NULL)
+		return 0;
+	hops = g_strsplit(s->cfg->proxy_jump, ",", -1);
+	if (g_strv_length(hops) > SFTPFS_JUMP_HOPS_MAX) {
+		fprintf(stderr, "sftpfs: ProxyJump: more than %d hops\n", SFTPFS_JUMP_HOPS_MAX);
+		return ERR_LIMIT_EXCEEDED;
+	}
+	s->hops = g_new0(struct ssh_session *, g_strv_length(hops));
+	for (size_t i = 0; hops[i] != NULL; i++) {
+		if ((r = hop_session_new(s->opts, g_strstrip(hops[i]), &s->hops[s->n_hops])) != 0)
+			return r;
+		s->n_hops++;
+	}
+	return 0;
+}
+
+int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
+{
+	struct ssh_session *s = session_alloc(o);
 	struct sshconfig_args a = { 0 };
 	char *errmsg = NULL;
 	int r;
 
 	*out = NULL;
-	s->opts = o;
-	s->keys = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
-	s->privs = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
-	s->signers = g_ptr_array_new_with_free_func(g_free);
 	a.config_file = o->config_file;
 	a.options = (const char *const *)o->ssh_options->pdata;
 	a.n_options = o->ssh_options->len;
@@ -516,12 +641,6 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
 		free(errmsg);
 		ssh_session_free(s);
 		return r;
-	}
-	if (s->cfg->proxy_jump != NULL) {
-		fprintf(stderr, "sftpfs: ProxyJump is not supported yet; use ProxyCommand=\"ssh -W %%h:%%p %s\"\n",
-			s->cfg->proxy_jump);
-		ssh_session_free(s);
-		return ERR_NOT_SUPPORTED;
 	}
 	if (o->password_stdin) {
 		char *pw = NULL;
@@ -535,80 +654,73 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out)
 		}
 	}
 	if (r == 0)
-		r = build_identities(s);
+		r = resolve_jumps(s);
+	if (r == 0)
+		r = session_prepare(s);
 	if (r != 0) {
 		ssh_session_free(s);
 		return r;
 	}
-	s->global_known = g_malloc0_n(s->cfg->n_global_known_hosts + 1, sizeof(char *));
-	for (size_t i = 0; i < s->cfg->n_global_known_hosts; i++) {
-		if ((r = sshconfig_expand_path(s->cfg, s->cfg->global_known_hosts[i], &s->global_known[i])) != 0) {
-			ssh_session_free(s);
-			return r;
-		}
-	}
-	s->verifier.user_files = (const char *const *)s->cfg->user_known_hosts;
-	s->verifier.n_user_files = s->cfg->n_user_known_hosts;
-	s->verifier.global_files = (const char *const *)s->global_known;
-	s->verifier.n_global_files = s->cfg->n_global_known_hosts;
-	s->verifier.strict = s->cfg->strict_host_key_checking;
-	s->verifier.hash_known_hosts = s->cfg->hash_known_hosts;
-	s->verifier.batch_mode = s->cfg->batch_mode;
 	*out = s;
 	return 0;
 }
 
-int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+/* The connection parameters of a session's resolved configuration. */
+static void session_params(struct ssh_session *s, struct auth_attempt *a, struct conn_params *p)
 {
 	const struct sshconfig *c = s->cfg;
-	struct conn_params p = { .fd = -1 };
-	struct sftp_client *client = NULL;
+
+	*p = (struct conn_params){ .fd = -1 };
+	p->host = c->hostname;
+	p->port = (uint16_t)c->port;
+	p->user = c->user;
+	p->identities = s->ids;
+	p->n_identities = s->n_ids;
+	p->verify_host_key = knownhosts_verify;
+	p->verify_ctx = &s->verifier;
+	if (c->password_authentication) {
+		p->password = password_cb;
+		p->password_ctx = a;
+	}
+	if (c->kbd_interactive_authentication) {
+		p->kbdint = kbdint_cb;
+		p->kbdint_ctx = a;
+	}
+	p->preferred_auth = c->preferred_authentications;
+	p->kex_algorithms = c->kex_algorithms;
+	p->host_key_algorithms = c->host_key_algorithms;
+	p->ciphers = c->ciphers;
+	p->macs = c->macs;
+	p->pubkey_accepted_algorithms = c->pubkey_accepted_algorithms;
+	p->compression = c->compression != 0;
+	p->rekey_limit_bytes = c->rekey_limit > 0 ? (uint64_t)c->rekey_limit : 0;
+	p->rekey_limit_seconds = c->rekey_interval > 0 ? (uint32_t)c->rekey_interval : 0;
+	p->server_alive_interval = c->server_alive_interval > 0 ? (unsigned)c->server_alive_interval
+								: SFTPFS_ALIVE_INTERVAL_DEFAULT;
+	p->server_alive_count_max = c->server_alive_count_max > 0 ? (unsigned)c->server_alive_count_max
+								  : SFTPFS_ALIVE_COUNT_DEFAULT;
+	p->connect_timeout = c->connect_timeout > 0 ? (unsigned)c->connect_timeout : 0;
+	p->address_family = address_family_of(c->address_family);
+	p->bind_address = c->bind_address;
+}
+
+/*
+ * Connects to the session's host, directly (or through its ProxyCommand)
+ * when via is NULL, else through a direct-tcpip channel of via, which the
+ * new connection then owns (closed with it; closed here on failure).
+ * what names the host in messages ("jump host " or "").
+ */
+static int session_connect(struct ssh_session *s, struct conn *via, const char *what, struct conn **out)
+{
+	const struct sshconfig *c = s->cfg;
+	struct auth_attempt a = { .s = s };
+	struct conn_params p;
 	enum log_level saved_level;
 	int r;
 
 	*out = NULL;
-	if (s->conn != NULL) {
-		conn_close(s->conn);
-		s->conn = NULL;
-	}
-	if (s->opts->sftp_server != NULL && strcmp(s->opts->sftp_server, "sftp") != 0) {
-		fprintf(stderr, "sftpfs: sftp_server=%s over SSH is not supported yet (only the sftp subsystem)\n",
-			s->opts->sftp_server);
-		return ERR_NOT_SUPPORTED;
-	}
-	p.host = c->hostname;
-	p.port = (uint16_t)c->port;
-	p.user = c->user;
-	p.identities = s->ids;
-	p.n_identities = s->n_ids;
-	p.verify_host_key = knownhosts_verify;
-	p.verify_ctx = &s->verifier;
-	if (c->password_authentication) {
-		p.password = password_cb;
-		p.password_ctx = s;
-	}
-	if (c->kbd_interactive_authentication) {
-		p.kbdint = kbdint_cb;
-		p.kbdint_ctx = s;
-	}
-	p.preferred_auth = c->preferred_authentications;
-	p.kex_algorithms = c->kex_algorithms;
-	p.host_key_algorithms = c->host_key_algorithms;
-	p.ciphers = c->ciphers;
-	p.macs = c->macs;
-	p.pubkey_accepted_algorithms = c->pubkey_accepted_algorithms;
-	p.compression = c->compression != 0;
-	p.rekey_limit_bytes = c->rekey_limit > 0 ? (uint64_t)c->rekey_limit : 0;
-	p.rekey_limit_seconds = c->rekey_interval > 0 ? (uint32_t)c->rekey_interval : 0;
-	p.server_alive_interval = c->server_alive_interval > 0 ? (unsigned)c->server_alive_interval
-							       : SFTPFS_ALIVE_INTERVAL_DEFAULT;
-	p.server_alive_count_max = c->server_alive_count_max > 0 ? (unsigned)c->server_alive_count_max
-								 : SFTPFS_ALIVE_COUNT_DEFAULT;
-	p.connect_timeout = c->connect_timeout > 0 ? (unsigned)c->connect_timeout : 0;
-	p.address_family = address_family_of(c->address_family);
-	p.bind_address = c->bind_address;
-	if (c->proxy_command != NULL && strcmp(c->proxy_command, "none") != 0 &&
-	    (r = start_proxy(s, &p.fd)) != 0) {
+	session_params(s, &a, &p);
+	if (via == NULL && c->proxy_command != NULL && s->n_hops == 0 && (r = start_proxy(s, &p.fd)) != 0) {
 		fprintf(stderr, "sftpfs: ProxyCommand: %s\n", err_str(r));
 		return r;
 	}
@@ -617,25 +729,101 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
 	saved_level = log_get_level();
 	if (saved_level <= LOG_LEVEL_INFO)
 		log_set_level(LOG_LEVEL_QUIET);
-	r = conn_open(&p, &s->conn);
+	r = via != NULL ? conn_open_via(via, &p, out) : conn_open(&p, out);
 	log_set_level(saved_level);
-	if (r != 0) {
+	if (r == 0 && via != NULL)
+		conn_own_jump(*out, via);
+	else if (via != NULL)
+		conn_close(via);
+	if (r == 0) {
+		struct conn_info info;
+
+		conn_get_info(*out, &info);
+		attempt_clear(&a, strcmp(info.auth_method, "password") == 0 ||
+					  strcmp(info.auth_method, "keyboard-interactive") == 0);
+		return 0;
+	}
+	attempt_clear(&a, false);
+	*out = NULL;
+	if (s->verifier.message != NULL)
+		fprintf(stderr, "sftpfs: %s%s\n", what, s->verifier.message);
+	else if (r == ERR_AUTH_FAILED)
+		fprintf(stderr, "sftpfs: %s%s@%s: permission denied (no identity or password was accepted)\n", what,
+			c->user, c->hostname);
+	else if (via != NULL)
+		fprintf(stderr, "sftpfs: %sssh to %s port %d through the jump host: %s\n", what, c->hostname, c->port,
+			err_str(r));
+	else
+		fprintf(stderr, "sftpfs: %sssh to %s port %d: %s\n", what, c->hostname, c->port, err_str(r));
+	return r;
+}
+
+/* ProxyJump: the chain of hop connections, each through the one before;
+ * *out is the last (NULL when there are no hops). */
+static int connect_jumps(struct ssh_session *s, struct conn **out)
+{
+	struct conn *via = NULL;
+	int r;
+
+	*out = NULL;
+	for (size_t i = 0; i < s->n_hops; i++) {
+		struct conn *next = NULL;
+
+		if ((r = session_connect(s->hops[i], via, "jump host ", &next)) != 0)
+			return r; /* via was closed */
+		via = next;
+	}
+	*out = via;
+	return 0;
+}
+
+/*
+ * -o sftp_server: like sshfs, a value with a '/' is a server program run
+ * with "exec"; otherwise it names the subsystem (only "sftp" exists here).
+ */
+static int start_sftp(struct ssh_session *s, struct conn *conn, struct sftp_client **out)
+{
+	const char *server = s->opts != NULL ? s->opts->sftp_server : NULL;
+	int r;
+
+	if (server != NULL && strchr(server, '/') != NULL) {
+		if ((r = conn_start_sftp_exec(conn, server, out)) != 0)
+			fprintf(stderr, "sftpfs: %s: cannot run sftp_server %s: %s\n", s->cfg->hostname, server,
+				err_str(r));
+		return r;
+	}
+	if (server != NULL && strcmp(server, "sftp") != 0) {
+		fprintf(stderr, "sftpfs: sftp_server=%s: only the \"sftp\" subsystem or a server path (with '/') is supported\n",
+			server);
+		return ERR_NOT_SUPPORTED;
+	}
+	if ((r = conn_start_sftp(conn, out)) != 0)
+		fprintf(stderr, "sftpfs: %s: cannot start the sftp subsystem: %s\n", s->cfg->hostname, err_str(r));
+	return r;
+}
+
+int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+{
+	const struct sshconfig *c = s->cfg;
+	struct sftp_client *client = NULL;
+	struct conn *via = NULL;
+	int r;
+
+	*out = NULL;
+	if (s->conn != NULL) {
+		conn_close(s->conn);
 		s->conn = NULL;
-		if (s->verifier.message != NULL)
-			fprintf(stderr, "sftpfs: %s\n", s->verifier.message);
-		else if (r == ERR_AUTH_FAILED)
-			fprintf(stderr, "sftpfs: %s@%s: permission denied (no identity or password was accepted)\n",
-				c->user, c->hostname);
-		else
-			fprintf(stderr, "sftpfs: ssh to %s port %d: %s\n", c->hostname, c->port, err_str(r));
-		return r;
 	}
-	if ((r = conn_start_sftp(s->conn, &client)) != 0) {
-		fprintf(stderr, "sftpfs: %s: cannot start the sftp subsystem: %s\n", c->hostname, err_str(r));
+	if ((r = connect_jumps(s, &via)) != 0 || (r = session_connect(s, via, "", &s->conn)) != 0)
 		return r;
-	}
+	if ((r = start_sftp(s, s->conn, &client)) != 0)
+		return r;
 	if ((r = sftp_client_init(client)) != 0) {
-		fprintf(stderr, "sftpfs: %s: SFTP session failed: %s\n", c->hostname, err_str(r));
+		if (s->opts->sftp_server != NULL && strchr(s->opts->sftp_server, '/') != NULL)
+			fprintf(stderr, "sftpfs: %s: sftp_server %s did not start an SFTP session (%s)\n", c->hostname,
+				s->opts->sftp_server, err_str(r));
+		else
+			fprintf(stderr, "sftpfs: %s: SFTP session failed: %s\n", c->hostname, err_str(r));
 		sftp_client_free(client);
 		return r;
 	}

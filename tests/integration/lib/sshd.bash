@@ -7,6 +7,9 @@
 # ($SSHD_PORT) with its own config and log ($SSHD_LOG), no PAM. Both
 # internal-sftp and the sftp-server binary are available: the Subsystem is
 # internal-sftp unless SSHD_SFTP_SUBSYSTEM names another command.
+# SSHD_USE_PAM, SSHD_PASSWORD_AUTHENTICATION and SSHD_KBDINT_AUTHENTICATION
+# (default "no") set those three (sshd keeps the first value of a keyword,
+# so extra lines cannot change them).
 # Never touches the machine's own sshd, /etc/ssh or ~/.ssh.
 # A missing precondition fails the test with a message saying why.
 
@@ -33,11 +36,11 @@ HostKey $SSHD_DIR/host_ecdsa
 HostKey $SSHD_DIR/host_rsa
 PidFile $SSHD_DIR/sshd.pid
 AuthorizedKeysFile $SSHD_DIR/authorized_keys
-UsePAM no
+UsePAM ${SSHD_USE_PAM:-no}
 StrictModes no
 PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
+PasswordAuthentication ${SSHD_PASSWORD_AUTHENTICATION:-no}
+KbdInteractiveAuthentication ${SSHD_KBDINT_AUTHENTICATION:-no}
 PubkeyAuthentication yes
 LogLevel DEBUG1
 Subsystem sftp ${SSHD_SFTP_SUBSYSTEM:-internal-sftp}
