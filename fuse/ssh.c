@@ -707,13 +707,15 @@ static void session_params(struct ssh_session *s, struct auth_attempt *a, struct
 /*
  * Connects to the session's host, directly (or through its ProxyCommand)
  * when via is NULL, else through a direct-tcpip channel of via, which the
- * new connection then owns (closed with it; closed here on failure).
- * what names the host in messages ("jump host " or "").
+ * new connection then owns (closed with it; closed here on failure); via_name
+ * is that hop's name for messages. Messages about a ProxyJump hop (is_hop) start with "jump host NAME: ".
  */
-static int session_connect(struct ssh_session *s, struct conn *via, const char *what, struct conn **out)
+static int session_connect(struct ssh_session *s, struct conn *via, const char *via_name, bool is_hop,
+			   struct conn **out)
 {
 	const struct sshconfig *c = s->cfg;
 	struct auth_attempt a = { .s = s };
+	g_autofree char *what = is_hop ? g_strdup_printf("jump host %s: ", c->host_arg) : g_strdup("");
 	struct conn_params p;
 	enum log_level saved_level;
 	int r;
@@ -751,8 +753,8 @@ static int session_connect(struct ssh_session *s, struct conn *via, const char *
 		fprintf(stderr, "sftpfs: %s%s@%s: permission denied (no identity or password was accepted)\n", what,
 			c->user, c->hostname);
 	else if (via != NULL)
-		fprintf(stderr, "sftpfs: %sssh to %s port %d through the jump host: %s\n", what, c->hostname, c->port,
-			err_str(r));
+		fprintf(stderr, "sftpfs: %sssh to %s port %d through jump host %s: %s\n", what, c->hostname, c->port,
+			via_name, err_str(r));
 	else
 		fprintf(stderr, "sftpfs: %sssh to %s port %d: %s\n", what, c->hostname, c->port, err_str(r));
 	return r;
@@ -769,7 +771,7 @@ static int connect_jumps(struct ssh_session *s, struct conn **out)
 	for (size_t i = 0; i < s->n_hops; i++) {
 		struct conn *next = NULL;
 
-		if ((r = session_connect(s->hops[i], via, "jump host ", &next)) != 0)
+		if ((r = session_connect(s->hops[i], via, i > 0 ? s->hops[i - 1]->cfg->host_arg : NULL, true, &next)) != 0)
 			return r; /* via was closed */
 		via = next;
 	}
@@ -814,7 +816,8 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
 		conn_close(s->conn);
 		s->conn = NULL;
 	}
-	if ((r = connect_jumps(s, &via)) != 0 || (r = session_connect(s, via, "", &s->conn)) != 0)
+	if ((r = connect_jumps(s, &via)) != 0 || (r = session_connect(s, via, s->n_hops > 0 ? s->hops[s->n_hops - 1]->cfg->host_arg : NULL, false,
+						 &s->conn)) != 0)
 		return r;
 	if ((r = start_sftp(s, s->conn, &client)) != 0)
 		return r;

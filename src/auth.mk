@@ -26,7 +26,8 @@ tests_tools_knownhosts_tool_LDADD = $(CORE_LIBS)
 
 # Own list (tests/integration/local.mk assigns INTEGRATION_TESTS after us).
 AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats tests/integration/auth-prompt.bats \
-	tests/integration/auth-identities.bats tests/integration/auth-password.bats tests/integration/auth-kbdint.bats
+	tests/integration/auth-identities.bats tests/integration/auth-password.bats tests/integration/auth-kbdint.bats \
+	tests/integration/auth-jump.bats
 if HAVE_BATS
 TESTS += $(AUTH_INTEGRATION_TESTS)
 endif

@@ -48,20 +48,37 @@ static int link_on_data(void *ctx, const uint8_t *data, size_t len)
 	return r;
 }
 
+/*
+ * An exec'd server program that ended: the shell's 127 (not found) and 126
+ * (not executable) become the error SFTP requests fail with.
+ */
+static int exit_status_err(int status)
+{
+	switch (status) {
+	case 127:
+		return ERR_NO_SUCH_FILE;
+	case 126:
+		return ERR_PERMISSION_DENIED;
+	default:
+		return ERR_CONN_CLOSED;
+	}
+}
+
 static void link_on_close(void *ctx, int err)
 {
 	struct sftp_link *l = ctx;
 	struct conn_stream *s;
-	int status;
+	int status = -1;
 
 	pthread_mutex_lock(&l->lock);
 	s = l->stream;
 	l->stream = NULL;
 	pthread_mutex_unlock(&l->lock);
-	if (s != NULL && (status = conn_stream_exit_status(s)) > 0)
-		log_info(LOG_CAT_SFTP, "the SFTP server program exited with status %d%s", status,
-			 status == 127 ? " (command not found)" : "");
-	sftp_client_shutdown(l->sftp, err != 0 ? err : ERR_CONN_CLOSED);
+	if (s != NULL && (status = conn_stream_exit_status(s)) >= 0)
+		log_debug(LOG_CAT_SFTP, "the SFTP server program exited with status %d", status);
+	if (err == 0 || err == ERR_CONN_CLOSED)
+		err = exit_status_err(status);
+	sftp_client_shutdown(l->sftp, err);
 }
 
 /* sftp_client_free: the client goes first; cut the stream loose. */
