@@ -121,6 +121,13 @@ forwards() {
 	[ "$(forwards)" -eq $((before + 2)) ]
 	# the second hop was reached through the first
 	[ "$(grep -c "target 127.0.0.1 port $J_PORT" "$J_LOG")" -eq $((hops_before + 1)) ]
+	daemon_unmount "$M"
+	# on the command line, with the comma escaped as for any -o value
+	"$SFTPFS" "target:$T_REMOTE" "$M" -F "$T_DIR/config" -o 'ProxyJump=jumphost\,jumphost'
+	wait_mounted "$M"
+	ls "$M" >/dev/null
+	[ "$(forwards)" -eq $((before + 3)) ]
+	[ "$(grep -c "target 127.0.0.1 port $J_PORT" "$J_LOG")" -eq $((hops_before + 2)) ]
 }
 
 @test "the target is reached only through the jump: a restricted jump key fails the mount" {
