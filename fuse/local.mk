@@ -15,6 +15,7 @@ fuse_sftpfs_SOURCES = \
 	fuse/main.c fuse/sftpfs.h \
 	fuse/ops.c fuse/errmap.c fuse/idmap.c fuse/remote.c \
 	fuse/ssh.c fuse/ssh_session.h \
+	fuse/links.c fuse/files.c fuse/opwrap.c \
 	$(DAEMON_OPTIONS_SOURCES)
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)

@@ -132,73 +132,6 @@ static int resolve_base(struct sftpfs *fs)
 	return r;
 }
 
-static int sftpfs_connect_locked(struct sftpfs *fs)
-{
-	struct sftp_client *c = NULL;
-	struct sftp_attrs a = { 0 };
-	sigset_t block, old;
-	int r;
-
-	/* Connection threads must not take the signals FUSE's handlers wait for. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r = remote_open_client(fs->remote, &c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	fs->connect_err = r;
-	if (r != 0)
-		return r;
-	if (fs->opts->idmap == IDMAP_USER) {
-		/* sshfs's idmap=user: the owner of the login directory is
-		 * the remote user. */
-		if ((r = sftp_stat(c, ".", &a)) != 0 || !(a.flags & SFTP_ATTR_UIDGID)) {
-			sftp_attrs_clear(&a);
-			sftp_client_free(c);
-			fs->connect_err = r != 0 ? r : ERR_PROTOCOL;
-			return fs->connect_err;
-		}
-		fs->remote_uid = a.uid;
-		fs->remote_gid = a.gid;
-		sftp_attrs_clear(&a);
-	}
-	fs->client = c;
-	fs->generation++;
-	log_verbose(LOG_CAT_GENERAL, "connected to %s (SFTP version %u)", fs->opts->host, sftp_client_version(c));
-	return 0;
-}
-
-int sftpfs_connect(struct sftpfs *fs)
-{
-	int r;
-
-	g_mutex_lock(&fs->lock);
-	r = fs->client != NULL ? 0 : sftpfs_connect_locked(fs);
-	g_mutex_unlock(&fs->lock);
-	return r;
-}
-
-int sftpfs_client(struct sftpfs *fs, struct sftp_client **out)
-{
-	int r = 0;
-
-	g_mutex_lock(&fs->lock);
-	if (fs->client == NULL)
-		r = sftpfs_connect_locked(fs);
-	*out = fs->client;
-	g_mutex_unlock(&fs->lock);
-	return r;
-}
-
-void sftpfs_disconnect(struct sftpfs *fs)
-{
-	g_mutex_lock(&fs->lock);
-	g_clear_pointer(&fs->client, sftp_client_free);
-	g_mutex_unlock(&fs->lock);
-}
-
 /* fsname=user@host:dir with ',' and '\' escaped for libfuse's option lists. */
 static char *fsname_option(const struct sftpfs_opts *o)
 {
@@ -237,7 +170,8 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 	int ret = 1;
 	int r;
 
-	g_mutex_init(&fs.lock);
+	sftpfs_links_init(&fs);
+	sftpfs_files_init(&fs);
 	if (stat(opts->mountpoint, &st) != 0) {
 		fprintf(stderr, "sftpfs: mount point %s: %s\n", opts->mountpoint, strerror(errno));
 		goto out;
@@ -257,7 +191,9 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 		goto out;
 	if (!opts->delay_connect && sftpfs_connect(&fs) != 0)
 		goto out; /* the transport said why */
-	if (resolve_base(&fs) != 0)
+	r = resolve_base(&fs);
+	(void)sftpfs_op_end(); /* resolve_base's connection references */
+	if (r != 0)
 		goto out;
 
 	/* libfuse's arguments: ours first, so the user's fsname/subtype win. */
@@ -278,7 +214,7 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 	if (opts->debug && fuse_opt_add_arg(&args, "-d") != 0)
 		goto out;
 
-	f = fuse_new(&args, &sftpfs_ops, sizeof(sftpfs_ops), &fs);
+	f = fuse_new(&args, sftpfs_wrapped_ops(), sizeof(struct fuse_operations), &fs);
 	if (f == NULL)
 		goto out; /* libfuse printed why */
 	if (fuse_mount(f, opts->mountpoint) != 0)
@@ -289,6 +225,7 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 		goto out;
 	}
 	log_verbose(LOG_CAT_GENERAL, "mounted %s:%s on %s", opts->host, fs.base, opts->mountpoint);
+	sftpfs_mounted(&fs);
 	background_finish(notify_fd, 0);
 	notify_fd = -1;
 
@@ -305,10 +242,10 @@ out:
 		fuse_destroy(f);
 	fuse_opt_free_args(&args);
 	sftpfs_disconnect(&fs);
+	sftpfs_files_clear(&fs);
 	remote_free(fs.remote);
 	idmap_clear(&fs);
 	g_free(fs.base);
-	g_mutex_clear(&fs.lock);
 	return ret;
 }
 

@@ -44,14 +44,14 @@ struct sftpfs *sftpfs_get(void)
 	return fuse_get_context()->private_data;
 }
 
-/* The remote path of a mount-relative path ("/" is the base itself). */
 static char *rpath(const struct sftpfs *fs, const char *path)
 {
-	if (path == NULL || strcmp(path, "/") == 0)
-		return g_strdup(fs->base);
-	if (strcmp(fs->base, "/") == 0)
-		return g_strdup(path);
-	return g_strconcat(fs->base, path, NULL);
+	return sftpfs_rpath(fs, path);
+}
+
+static struct sftpfs_file *file_of(const struct fuse_file_info *fi)
+{
+	return (struct sftpfs_file *)(uintptr_t)fi->fh;
 }
 
 static int neg(int err)
@@ -124,12 +124,18 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	g_autofree char *remote = NULL;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
 	if (fi != NULL && fi->fh != 0 && !(fs->opts->workarounds & WORKAROUND_FSTAT)) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		r = sftp_fstat(f->client, &f->handle, &a);
+		struct sftpfs_file *f = file_of(fi);
+		struct sftp_handle h;
+
+		/* The size and times must include our pending writes. */
+		if ((r = sftpfs_file_drain(f)) == 0 && (r = sftpfs_file_handle(f, &c, &h)) == 0)
+			r = sftp_fstat(c, &h, &a);
 	} else {
+		if (path != NULL && (r = sftpfs_files_drain_path(fs, path)) != 0)
+			return neg(r);
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
 		remote = rpath(fs, path);
 		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
 	}
@@ -139,76 +145,68 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return neg(r);
 }
 
-static struct sftpfs_file *file_new(struct sftp_client *c, unsigned gen, const char *path, uint32_t pflags,
-				    bool dir)
-{
-	struct sftpfs_file *f = g_malloc0(sizeof(*f)); /* not g_new0: see sftpfs.h */
-
-	f->client = c;
-	f->generation = gen;
-	f->path = g_strdup(path);
-	f->pflags = pflags;
-	f->is_dir = dir;
-	g_mutex_init(&f->lock);
-	return f;
-}
-
-static void file_free(struct sftpfs_file *f)
-{
-	g_mutex_clear(&f->lock);
-	g_free(f->path);
-	g_free(f);
-}
-
-static unsigned current_generation(struct sftpfs *fs)
-{
-	unsigned g;
-
-	g_mutex_lock(&fs->lock);
-	g = fs->generation;
-	g_mutex_unlock(&fs->lock);
-	return g;
-}
-
 static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftp_client *c = NULL;
-	g_autofree char *remote = rpath(fs, path);
-	struct sftpfs_file *f;
+	struct sftpfs_file *f = NULL;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
+	if ((r = sftpfs_file_open(fs, path, 0, NULL, true, &f)) != 0)
 		return neg(r);
-	f = file_new(c, current_generation(fs), path, 0, true);
-	r = sftp_opendir(c, remote, &f->handle);
-	if (r != 0) {
-		file_free(f);
-		return neg(r);
-	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
+}
+
+/* The whole listing; read again from the start on a reopened handle if the
+ * connection is lost on the way (nothing reaches the kernel before). */
+static int read_listing(struct sftpfs_file *f, GArray *out)
+{
+	struct sftp_client *c = NULL, *prev = NULL;
+	struct sftp_handle h;
+	int r;
+
+	for (;;) {
+		struct sftp_names n = { 0 };
+
+		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+			return r;
+		if (prev != NULL && c != prev) {
+			/* A reopened handle starts over. */
+			for (guint i = 0; i < out->len; i++)
+				sftp_names_clear(&g_array_index(out, struct sftp_names, i));
+			g_array_set_size(out, 0);
+		}
+		prev = c;
+		r = sftp_readdir(c, &h, &n);
+		if (r == ERR_EOF || (r == 0 && n.count == 0)) {
+			sftp_names_clear(&n);
+			return 0;
+		}
+		if (r != 0) {
+			sftp_names_clear(&n);
+			if (sftp_client_error(c) != 0)
+				continue; /* the next handle call reconnects or fails */
+			return r;
+		}
+		g_array_append_val(out, n);
+	}
 }
 
 static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	struct sftp_names n = { 0 };
+	struct sftpfs_file *f = file_of(fi);
+	GArray *batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
 	int r;
 
 	/* Offset 0 mode: libfuse buffers the whole listing for us. */
-	for (;;) {
-		r = sftp_readdir(f->client, &f->handle, &n);
-		if (r == ERR_EOF) {
-			r = 0;
-			break;
-		}
-		if (r != 0 || n.count == 0)
-			break;
-		for (size_t i = 0; i < n.count; i++) {
-			const struct sftp_name *e = &n.v[i];
+	r = read_listing(f, batches);
+	for (guint b = 0; r == 0 && b < batches->len; b++) {
+		const struct sftp_names *n = &g_array_index(batches, struct sftp_names, b);
+
+		for (size_t i = 0; i < n->count; i++) {
+			const struct sftp_name *e = &n->v[i];
 			struct stat st;
 			enum fuse_fill_dir_flags ff = 0;
 
@@ -227,11 +225,10 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 				break;
 			}
 		}
-		sftp_names_clear(&n);
-		if (r != 0)
-			break;
 	}
-	sftp_names_clear(&n);
+	for (guint b = 0; b < batches->len; b++)
+		sftp_names_clear(&g_array_index(batches, struct sftp_names, b));
+	g_array_unref(batches);
 	(void)path;
 	(void)offset;
 	return neg(r);
@@ -239,12 +236,8 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = sftp_close(f->client, &f->handle);
-
-	file_free(f);
 	(void)path;
-	return neg(r);
+	return neg(sftpfs_file_release(file_of(fi)));
 }
 
 static int op_mkdir(const char *path, mode_t mode)
@@ -337,10 +330,14 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		r = sftp_rename(c, rfrom, rto);
 		if (generic_failure(r) && is_dir(c, rto) >= 0)
 			r = ERR_FILE_EXISTS;
+		if (r == 0)
+			sftpfs_files_rename(fs, from, to);
 		return neg(r);
 	}
-	r = sftp_posix_rename(c, rfrom, rto);
-	return neg(refine_rename(c, rfrom, rto, r));
+	r = refine_rename(c, rfrom, rto, sftp_posix_rename(c, rfrom, rto));
+	if (r == 0)
+		sftpfs_files_rename(fs, from, to);
+	return neg(r);
 }
 
 /* Absolute targets inside the mounted directory as relative ones (sshfs
@@ -462,12 +459,21 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	g_autofree char *remote = NULL;
 	int r;
 
+	if (fi != NULL && fi->fh != 0) {
+		struct sftpfs_file *f = file_of(fi);
+		struct sftp_handle h;
+
+		/* A new size must not be overtaken by pending writes. */
+		if ((a->flags & SFTP_ATTR_SIZE) && (r = sftpfs_file_drain(f)) != 0)
+			return neg(r);
+		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+			return neg(r);
+		return neg(sftp_fsetstat(c, &h, a));
+	}
+	if ((a->flags & SFTP_ATTR_SIZE) && path != NULL && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return neg(r);
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
-	if (fi != NULL && fi->fh != 0) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		return neg(sftp_fsetstat(f->client, &f->handle, a));
-	}
 	remote = rpath(fs, path);
 	if (sftp_client_has(c, SFTP_EXT_LSETSTAT))
 		return neg(sftp_lsetstat(c, remote, a));
@@ -495,12 +501,15 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 	g_autofree char *remote = NULL;
 	int r;
 
+	if (fi != NULL && fi->fh != 0) {
+		struct sftp_handle h;
+
+		if ((r = sftpfs_file_handle(file_of(fi), &c, &h)) != 0)
+			return r;
+		return sftp_fstat(c, &h, a);
+	}
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return r;
-	if (fi != NULL && fi->fh != 0) {
-		struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-		return sftp_fstat(f->client, &f->handle, a);
-	}
 	remote = rpath(fs, path);
 	return sftp_lstat(c, remote, a);
 }
@@ -598,24 +607,25 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	g_autofree char *remote = rpath(fs, path);
 	uint32_t pflags = pflags_of(fi->flags);
 	struct sftp_attrs a = { 0 };
-	struct sftpfs_file *f;
+	struct sftpfs_file *f = NULL;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
 	if (create) {
 		pflags |= SFTP_FXF_CREAT;
 		a.flags = SFTP_ATTR_PERMISSIONS;
 		a.permissions = (fs->opts->workarounds & WORKAROUND_CREATEMODE) ? 0 : (mode & 07777);
 	}
-	f = file_new(c, current_generation(fs), path, pflags, false);
-	r = sftp_open(c, remote, pflags, create ? &a : NULL, &f->handle);
+	/* O_TRUNC: pending writes of other descriptors land first. */
+	if ((pflags & SFTP_FXF_TRUNC) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return neg(r);
+	r = sftpfs_file_open(fs, path, pflags, create ? &a : NULL, false, &f);
 	if (r != 0) {
+		if (sftpfs_client(fs, &c) != 0)
+			return neg(r);
 		if (pflags & SFTP_FXF_EXCL)
 			r = refine_exists(c, remote, r);
 		else if (generic_failure(r) && (pflags & SFTP_FXF_WRITE) && is_dir(c, remote) == 1)
 			r = ERR_IS_DIRECTORY;
-		file_free(f);
 		return neg(r);
 	}
 	if (fs->opts->direct_io)
@@ -647,10 +657,8 @@ static int op_mknod(const char *path, mode_t mode, dev_t rdev)
 		return -EPERM;
 	if ((r = open_common(path, mode, &fi, true)) != 0)
 		return r;
-	f = (struct sftpfs_file *)(uintptr_t)fi.fh;
-	r = sftp_close(f->client, &f->handle);
-	file_free(f);
-	return neg(r);
+	f = file_of(&fi);
+	return neg(sftpfs_file_release(f));
 }
 
 /*
@@ -694,7 +702,9 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
+	struct sftpfs_file *f = file_of(fi);
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
 	struct sftp_limits lim;
 	struct read_batch b = { 0 };
 	struct read_part *parts;
@@ -706,7 +716,12 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return -EINVAL;
 	if (size == 0)
 		return 0;
-	sftp_client_limits(f->client, &lim);
+	/* Reads see the writes made through the mount, on any descriptor. */
+	if ((r = sftpfs_files_drain_path(f->fs, f->path)) != 0)
+		return neg(r);
+	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
+		return neg(r);
+	sftp_client_limits(c, &lim);
 	chunk = lim.read_length > 0 && lim.read_length < size ? (size_t)lim.read_length : size;
 	n = (size + chunk - 1) / chunk;
 	parts = g_malloc0_n(n, sizeof(*parts));
@@ -721,8 +736,7 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		g_mutex_lock(&b.lock);
 		b.pending++;
 		g_mutex_unlock(&b.lock);
-		r = sftp_read_async(f->client, &f->handle, (uint64_t)offset + off, parts[i].want, 0,
-				    read_part_done, &parts[i]);
+		r = sftp_read_async(c, &h, (uint64_t)offset + off, parts[i].want, 0, read_part_done, &parts[i]);
 		if (r != 0) {
 			/* Not queued: its callback will not run. */
 			g_mutex_lock(&b.lock);
@@ -755,67 +769,44 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 
 static int op_write(const char *path, const char *data, size_t size, off_t offset, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
 	int r;
 
 	(void)path;
 	if (offset < 0)
 		return -EINVAL;
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
-	 * own end of file whatever offset we send, even if the file grew. */
-	r = sftp_write(f->client, &f->handle, (uint64_t)offset, data, size);
-	if (r != 0) {
-		g_mutex_lock(&f->lock);
-		if (f->write_err == 0)
-			f->write_err = r;
-		g_mutex_unlock(&f->lock);
-		return neg(r);
-	}
-	return (int)size;
-}
-
-/* The first write error since the last report, cleared by reporting it. */
-static int take_write_err(struct sftpfs_file *f)
-{
-	int r;
-
-	g_mutex_lock(&f->lock);
-	r = f->write_err;
-	f->write_err = 0;
-	g_mutex_unlock(&f->lock);
-	return r;
+	 * own end of file whatever offset we send, even if the file grew.
+	 * Write-behind: queued here, acknowledged later (files.c). */
+	r = sftpfs_file_write(file_of(fi), (uint64_t)offset, data, size);
+	return r != 0 ? neg(r) : (int)size;
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-
-	/* Writes are acknowledged before write() returns, so at close() the
-	 * data is already on the server (close-to-open). */
+	/* close-to-open: when close() returns, the data is on the server. */
 	(void)path;
-	return neg(take_write_err(f));
+	return neg(sftpfs_file_drain(file_of(fi)));
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = take_write_err(f);
+	struct sftpfs_file *f = file_of(fi);
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
+	int r = sftpfs_file_drain(f);
 
 	(void)path;
 	(void)datasync;
-	if (r == 0 && sftp_client_has(f->client, SFTP_EXT_FSYNC) && (f->pflags & SFTP_FXF_WRITE))
-		r = sftp_fsync(f->client, &f->handle);
+	if (r == 0 && (f->pflags & SFTP_FXF_WRITE) && (r = sftpfs_file_handle(f, &c, &h)) == 0 &&
+	    sftp_client_has(c, SFTP_EXT_FSYNC))
+		r = sftp_fsync(c, &h);
 	return neg(r);
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-	struct sftpfs_file *f = (struct sftpfs_file *)(uintptr_t)fi->fh;
-	int r = sftp_close(f->client, &f->handle);
-
 	(void)path;
-	file_free(f);
-	return neg(r);
+	return neg(sftpfs_file_release(file_of(fi)));
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
@@ -856,8 +847,10 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 				  const char *path_out, struct fuse_file_info *fi_out, off_t off_out, size_t len,
 				  int flags)
 {
-	struct sftpfs_file *in = (struct sftpfs_file *)(uintptr_t)fi_in->fh;
-	struct sftpfs_file *out = (struct sftpfs_file *)(uintptr_t)fi_out->fh;
+	struct sftpfs_file *in = file_of(fi_in);
+	struct sftpfs_file *out = file_of(fi_out);
+	struct sftp_client *cin = NULL, *cout = NULL;
+	struct sftp_handle hin, hout;
 	struct sftp_attrs a = { 0 };
 	uint64_t n;
 	int r;
@@ -866,11 +859,16 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	(void)path_out;
 	if (flags != 0 || off_in < 0 || off_out < 0)
 		return -EINVAL;
-	if (in->client != out->client || !sftp_client_has(in->client, SFTP_EXT_COPY_DATA))
+	/* The server copies what it has: our pending writes first. */
+	if ((r = sftpfs_files_drain_path(in->fs, in->path)) != 0 || (r = sftpfs_file_drain(out)) != 0)
+		return neg(r);
+	if ((r = sftpfs_file_handle(in, &cin, &hin)) != 0 || (r = sftpfs_file_handle(out, &cout, &hout)) != 0)
+		return neg(r);
+	if (cin != cout || !sftp_client_has(cin, SFTP_EXT_COPY_DATA))
 		return -EOPNOTSUPP; /* the kernel falls back to read/write */
 	/* copy-data stops at end of file without saying where; the source size
 	 * gives the count copy_file_range(2) must return. */
-	if ((r = sftp_fstat(in->client, &in->handle, &a)) != 0)
+	if ((r = sftp_fstat(cin, &hin, &a)) != 0)
 		return neg(r);
 	n = (a.flags & SFTP_ATTR_SIZE) && a.size > (uint64_t)off_in ? a.size - (uint64_t)off_in : 0;
 	sftp_attrs_clear(&a);
@@ -880,7 +878,7 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 		n = COPY_CHUNK_MAX; /* a short count makes the caller come back */
 	if (n == 0)
 		return 0;
-	r = sftp_copy_data(in->client, &in->handle, (uint64_t)off_in, n, &out->handle, (uint64_t)off_out);
+	r = sftp_copy_data(cin, &hin, (uint64_t)off_in, n, &hout, (uint64_t)off_out);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 

@@ -55,9 +55,12 @@ static int parse_max_conns(struct sftpfs_opts *o, const char *v, char **errmsg);
 static const struct opt_spec opt_table[] = {
 	/* sshfs 3.7 options, same meaning */
 	{ .name = "reconnect", .kind = OPT_FLAG, .offset = FIELD(reconnect), .flag = true, .yes_no = true,
-	  .arg = "[=yes|no]", .help = "reconnect to the server when the connection is lost" },
+	  .arg = "[=yes|no]", .help = "reconnect to the server when the connection is lost (default yes)" },
 	{ .name = "noreconnect", .kind = OPT_FLAG, .offset = FIELD(reconnect), .flag = false,
 	  .help = "do not reconnect" },
+	{ .name = "reconnect_timeout", .kind = OPT_UINT, .offset = FIELD(reconnect_timeout), .arg = "SECONDS",
+	  .help = "how long an operation waits for a lost connection to come back before failing with EIO "
+		  "(default 60)" },
 	{ .name = "delay_connect", .kind = OPT_FLAG, .offset = FIELD(delay_connect), .flag = true,
 	  .help = "connect on first access instead of at mount time" },
 	{ .name = "sshfs_sync", .kind = OPT_FLAG, .offset = FIELD(sshfs_sync), .flag = true,
@@ -253,6 +256,8 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->ssh_options = g_ptr_array_new_with_free_func(g_free);
 	o->fuse_options = g_ptr_array_new_with_free_func(g_free);
 	o->dir_cache = true;
+	o->reconnect = true;
+	o->reconnect_timeout = 60;
 	o->max_conns = 1;
 	o->max_write = OPT_UNSET;
 	o->dcache_timeout = OPT_UNSET;

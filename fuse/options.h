@@ -68,7 +68,8 @@ struct sftpfs_opts {
 	bool show_version;
 
 	/* sshfs 3.7 options */
-	bool reconnect;
+	bool reconnect;          /* default true */
+	uint32_t reconnect_timeout; /* seconds an operation waits for a reconnect (default 60) */
 	bool delay_connect;
 	bool sshfs_sync;
 	bool no_readahead;

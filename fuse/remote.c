@@ -163,3 +163,24 @@ static int open_ssh(struct remote *r, struct sftp_client **out)
 {
 	return ssh_session_open_client(r->ssh, out);
 }
+
+void remote_close_client(struct remote *r, struct sftp_client *c)
+{
+	if (c == NULL)
+		return;
+	if (r->kind == REMOTE_SSH)
+		ssh_session_close_client(r->ssh, c);
+	else
+		sftp_client_free(c); /* the pipe driver closes its fds */
+}
+
+void remote_set_noninteractive(struct remote *r)
+{
+	if (r->kind == REMOTE_SSH)
+		ssh_session_set_noninteractive(r->ssh);
+}
+
+bool remote_can_reconnect(const struct remote *r)
+{
+	return r->kind != REMOTE_PASSIVE;
+}

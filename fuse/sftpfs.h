@@ -28,6 +28,35 @@
 
 /* How a connection is made (chosen from the options at startup). */
 struct remote;
+struct sftpfs_file;
+
+/*
+ * One connection's SFTP client, shared by reference: a slot holds one
+ * reference while the link is current, each operation using it holds one
+ * (see sftpfs_client), and an open file holds one for its handle. When the
+ * connection dies the client fails every request; the slot replaces the link
+ * with a new one and the old one is closed when its last reference goes.
+ */
+struct sftpfs_link {
+	gint refs;
+	struct sftpfs *fs;
+	struct sftp_client *client;
+	unsigned slot;   /* index in sftpfs.slots */
+	unsigned serial; /* increasing, never reused */
+};
+
+/* One of max_conns connections, each lost and reconnected on its own. */
+struct sftpfs_slot {
+	struct sftpfs_link *cur; /* NULL before the first connection */
+	bool connecting;         /* a thread is connecting this slot */
+	bool ever_connected;
+	gint64 down_since;       /* monotonic us when the link was seen dead, 0 if up */
+	gint64 last_demand;      /* monotonic us an operation last waited for it */
+	GThread *thread;         /* the reconnect thread, joined before the next */
+	unsigned attempts;       /* connection attempts finished */
+	int last_err;            /* of the last failed attempt */
+	bool last_err_fatal;     /* host key or authentication: fail waiters now */
+};
 
 struct sftpfs {
 	struct sftpfs_opts *opts;  /* owned by main; read-only after parse */
@@ -35,48 +64,141 @@ struct sftpfs {
 	char *base;                /* remote directory, no trailing '/' except "/" */
 
 	GMutex lock;
-	/* Protected by lock. The client is created by sftpfs_connect and lives
-	 * until sftpfs_disconnect at unmount; operations borrow it. */
-	struct sftp_client *client;
-	unsigned generation;       /* bumped on every new client */
+	GCond cond;                /* a slot finished connecting */
+	/* Protected by lock. */
+	struct sftpfs_slot *slots;
+	unsigned n_slots;
+	unsigned next_slot;        /* round robin for new operations and files */
+	unsigned next_serial;
+	unsigned faults;           /* connections lost since the mount */
+	unsigned reconnects;       /* successful reconnections */
+	bool mounted;              /* later connections are non-interactive */
+	bool stopping;             /* unmounting: no more connections */
 	int connect_err;           /* last failed connect, 0 if none */
+
+	/* Open files by mount-relative path (files.c), protected by files_lock:
+	 * renames move them, getattr and reads wait for their pending writes. */
+	GMutex files_lock;
+	GHashTable *files;         /* path -> GPtrArray of struct sftpfs_file * */
 
 	/* ID mapping (read-only after setup). */
 	uid_t local_uid;
 	gid_t local_gid;
 	uint32_t remote_uid;       /* idmap=user: the remote login's IDs */
 	uint32_t remote_gid;
+	gint idmap_known;          /* remote_uid/gid learnt (atomic) */
 	GHashTable *uid_r2l, *uid_l2r, *gid_r2l, *gid_l2r; /* idmap=file */
 };
 
-/* One open file or directory (fi->fh). It remembers how it was opened so a
- * later reconnect can reopen it (path, SFTP flags without CREAT/TRUNC/EXCL)
- * and keeps the first write error until flush/fsync/release reports it. */
+/*
+ * One open file or directory (fi->fh). It remembers how it was opened so a
+ * reconnect can reopen it (path, SFTP flags without CREAT/TRUNC/EXCL), and
+ * keeps every WRITE until the server acknowledged it (files.c): write()
+ * queues and returns, flush/fsync/release wait for the queue to drain, and
+ * after a reconnect the unacknowledged writes are sent again, in order, on
+ * the reopened handle. The first failed write is latched and reported at the
+ * next write, flush, fsync or close.
+ */
 struct sftpfs_file {
-	struct sftp_client *client; /* the client the handle belongs to */
-	unsigned generation;
-	struct sftp_handle handle;
-	char *path;                 /* mount-relative path at open time */
+	gint refs;                  /* FUSE's, and a waiter's in drain_path */
+	struct sftpfs *fs;
+	char *path;                 /* mount-relative; updated by renames (files_lock) */
 	uint32_t pflags;            /* SFTP_FXF_* it was opened with */
 	bool is_dir;
+	unsigned slot;
+
+	GMutex io_lock;             /* orders senders and reopens; taken before lock */
 	GMutex lock;
-	int write_err;              /* protected by lock: first failed write (err.h) */
+	GCond cond;                 /* the write queue shrank */
+	/* Protected by lock. */
+	struct sftpfs_link *link;   /* the link the handle belongs to (a reference) */
+	struct sftp_handle handle;
+	int stale;                  /* nonzero: the file cannot be reopened (that code) */
+	GQueue writes;              /* struct wb_write, oldest first, until acknowledged */
+	size_t write_bytes;         /* data bytes in writes */
+	unsigned in_flight;         /* WRITE requests whose callback has not run */
+	uint64_t next_seq;
+	int write_err;              /* first failed write (err.h), until reported */
+	/* O_APPEND replay: the file's size at the last (re)open plus the bytes
+	 * acknowledged since (see ARCHITECTURE.md). */
+	uint64_t append_size;
+	bool append_size_known;
 };
 
 /* The mount of the calling FUSE operation. */
 struct sftpfs *sftpfs_get(void);
 
-/* The client, connecting first if needed (delay_connect, a lost link).
- * Returns 0 and a client borrowed until unmount, or a negative code. */
+/*
+ * Connections (links.c). sftpfs_client gives a usable client of the next
+ * slot, connecting first if needed (delay_connect, a lost link) and waiting
+ * up to reconnect_timeout while a lost connection comes back (then
+ * ERR_CONN_CLOSED: EIO). The client stays valid until the end of the calling
+ * FUSE operation: the reference is kept per thread and dropped by
+ * sftpfs_op_end (the wrapped operations table does it).
+ */
 int sftpfs_client(struct sftpfs *fs, struct sftp_client **out) MUST_CHECK;
-/* Connects now (the mount-time connection, before daemonizing). */
+/* The current link of slot, as a new reference (sftpfs_link_unref). */
+int sftpfs_slot_link(struct sftpfs *fs, unsigned slot, gint64 deadline, struct sftpfs_link **out) MUST_CHECK;
+unsigned sftpfs_pick_slot(struct sftpfs *fs);
+struct sftpfs_link *sftpfs_link_ref(struct sftpfs_link *l);
+void sftpfs_link_unref(struct sftpfs_link *l);
+/* True when the link's connection is gone. */
+bool sftpfs_link_dead(const struct sftpfs_link *l);
+/* Keeps a reference until the calling thread's operation ends. */
+void sftpfs_hold(struct sftpfs_link *l);
+/* Starts an operation: its deadline for waiting on a reconnect. */
+void sftpfs_op_begin(const struct sftpfs *fs);
+/* Drops the references the calling thread holds; returns true if one of
+ * them was a link that died meanwhile (the operation may be retried). */
+bool sftpfs_op_drop(void);
+/* sftpfs_op_drop, and the operation's deadline is over. */
+bool sftpfs_op_end(void);
+/* The deadline (monotonic us) of an operation starting now. */
+gint64 sftpfs_deadline(const struct sftpfs *fs);
+void sftpfs_links_init(struct sftpfs *fs);
+/* Connects every slot now (the mount-time connection, before daemonizing). */
 int sftpfs_connect(struct sftpfs *fs) MUST_CHECK;
+/* From now on, connections are non-interactive (after the mount). */
+void sftpfs_mounted(struct sftpfs *fs);
 void sftpfs_disconnect(struct sftpfs *fs);
+
+/* Open files (files.c). */
+int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
+		     bool dir, struct sftpfs_file **out) MUST_CHECK;
+/* The client and handle to use for f now, reopening it after a reconnect
+ * (and sending its unacknowledged writes again); the client is held until
+ * the operation ends. */
+int sftpfs_file_handle(struct sftpfs_file *f, struct sftp_client **c, struct sftp_handle *h) MUST_CHECK;
+int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, size_t len) MUST_CHECK;
+/* Waits until every write of f is acknowledged; returns and clears the
+ * latched write error. */
+int sftpfs_file_drain(struct sftpfs_file *f) MUST_CHECK;
+/* Drains every open file of path (before a getattr or read must see their data). */
+int sftpfs_files_drain_path(struct sftpfs *fs, const char *path) MUST_CHECK;
+/* Closes the handle (after draining) and frees f; returns the first error. */
+int sftpfs_file_release(struct sftpfs_file *f) MUST_CHECK;
+/* A rename through the mount: open files under from now live under to. */
+void sftpfs_files_rename(struct sftpfs *fs, const char *from, const char *to);
+void sftpfs_files_init(struct sftpfs *fs);
+void sftpfs_files_clear(struct sftpfs *fs);
+
+/* The remote path of a mount-relative path ("/" is the base itself). */
+char *sftpfs_rpath(const struct sftpfs *fs, const char *path);
+
+/* The operations, wrapped (opwrap.c): references dropped after each, and an
+ * operation that lost its connection retried once it is back. */
+const struct fuse_operations *sftpfs_wrapped_ops(void);
 
 /* Transports (remote.c). */
 int remote_new(const struct sftpfs_opts *o, struct remote **out) MUST_CHECK;
 /* A new initialised SFTP client over a new connection. */
 int remote_open_client(struct remote *r, struct sftp_client **out) MUST_CHECK;
+/* Closes the connection under c and frees c. */
+void remote_close_client(struct remote *r, struct sftp_client *c);
+/* Later connections never prompt and log their failures. */
+void remote_set_noninteractive(struct remote *r);
+/* False when a lost connection cannot be made again (passive). */
+bool remote_can_reconnect(const struct remote *r);
 void remote_free(struct remote *r);
 
 /* err.h code -> positive errno (errmap.c); 0 stays 0. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,19 @@
 /* Bound on ProxyJump hops (ssh has none; each one is a connection). */
 #define SFTPFS_JUMP_HOPS_MAX 16
 
+/* One connection of the session and what serves it. */
+struct ssh_link {
+	struct conn *conn; /* owns the ProxyJump hop connections it came through */
+	pid_t proxy_pid;   /* ProxyCommand child, 0 if none */
+};
+
 struct ssh_session {
-	const struct sftpfs_opts *opts; /* borrowed */
+	const struct sftpfs_opts *opts; /* borrowed; NULL in a ProxyJump hop */
 	struct sshconfig *cfg;
-	struct conn *conn;
+	GMutex lock;         /* protects links */
+	GMutex open_lock;    /* one connection attempt at a time (the verifier is shared) */
+	GHashTable *links;   /* struct sftp_client * -> struct ssh_link * */
+	bool noninteractive; /* after the mount: never prompt, never ask about keys */
 	struct agent *agent;
 	struct agent_identities *agent_ids;
 	GPtrArray *keys;    /* public keys and certificates offered (sshkey_free) */
@@ -51,7 +61,6 @@ struct ssh_session {
 	char **global_known; /* expanded GlobalKnownHostsFile */
 	struct knownhosts_verifier verifier;
 	char *password;      /* password_stdin or a typed one that worked; wiped at free */
-	pid_t proxy_pid;     /* ProxyCommand child, 0 if none */
 	struct ssh_session **hops; /* ProxyJump, first hop first (opts NULL in a hop) */
 	size_t n_hops;
 };
@@ -407,7 +416,7 @@ static int password_answer(struct auth_attempt *a, const char *prompt, bool echo
 		*out = strdup(s->password);
 		return *out != NULL ? 0 : ERR_ALLOC_FAIL;
 	}
-	if (s->cfg->batch_mode)
+	if (s->cfg->batch_mode || s->noninteractive)
 		return ERR_AUTH_FAILED;
 	if ((r = prompt_read(prompt, echo ? PROMPT_ECHO : 0, &answer)) != 0)
 		return r;
@@ -448,7 +457,7 @@ static int kbdint_cb(void *ctx, const char *name, const char *instruction, uint3
 
 /* ProxyCommand: run it with sh -c, its stdin and stdout one end of a
  * socketpair, which becomes the connection's stream. */
-static int start_proxy(struct ssh_session *s, int *fdp)
+static int start_proxy(struct ssh_session *s, int *fdp, pid_t *pidp)
 {
 	g_autofree char *cmd = NULL;
 	int sv[2];
@@ -477,7 +486,7 @@ static int start_proxy(struct ssh_session *s, int *fdp)
 		_exit(127);
 	}
 	close(sv[1]);
-	s->proxy_pid = pid;
+	*pidp = pid;
 	*fdp = sv[0];
 	return 0;
 }
@@ -494,17 +503,78 @@ static int address_family_of(int af)
 	}
 }
 
+/* A failure to connect: on the terminal while mounting, in the log (syslog
+ * when daemonized) when reconnecting later. */
+static void G_GNUC_PRINTF(2, 3) say(const struct ssh_session *s, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (s->noninteractive)
+		log_error(LOG_CAT_GENERAL, "%s", msg);
+	else
+		fprintf(stderr, "sftpfs: %s\n", msg);
+}
+
+static void link_free(struct ssh_link *l)
+{
+	if (l == NULL)
+		return;
+	if (l->conn != NULL)
+		conn_close(l->conn);
+	if (l->proxy_pid > 0) {
+		int st;
+		kill(l->proxy_pid, SIGTERM);
+		(void)waitpid(l->proxy_pid, &st, 0);
+	}
+	g_free(l);
+}
+
+void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client)
+{
+	struct ssh_link *l = NULL;
+
+	if (client == NULL)
+		return;
+	g_mutex_lock(&s->lock);
+	if (g_hash_table_steal_extended(s->links, client, NULL, (gpointer *)&l) == FALSE)
+		l = NULL;
+	g_mutex_unlock(&s->lock);
+	/* The connection first: its streams stay valid, shut down, until the
+	 * client is freed (conn.h). */
+	link_free(l);
+	sftp_client_free(client);
+}
+
+void ssh_session_set_noninteractive(struct ssh_session *s)
+{
+	s->noninteractive = true;
+	s->verifier.batch_mode = true;
+	for (size_t i = 0; i < s->n_hops; i++)
+		ssh_session_set_noninteractive(s->hops[i]);
+}
+
 void ssh_session_free(struct ssh_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->conn != NULL)
-		conn_close(s->conn);
-	if (s->proxy_pid > 0) {
-		int st;
-		kill(s->proxy_pid, SIGTERM);
-		(void)waitpid(s->proxy_pid, &st, 0);
+	if (s->links != NULL) {
+		GHashTableIter it;
+		gpointer client, l;
+
+		g_hash_table_iter_init(&it, s->links);
+		while (g_hash_table_iter_next(&it, &client, &l)) {
+			link_free(l);
+			sftp_client_free(client);
+			g_hash_table_iter_remove(&it);
+		}
+		g_hash_table_destroy(s->links);
 	}
+	g_mutex_clear(&s->lock);
+	g_mutex_clear(&s->open_lock);
 	for (size_t i = 0; i < s->n_hops; i++)
 		ssh_session_free(s->hops[i]);
 	g_free(s->hops);
@@ -555,6 +625,9 @@ static struct ssh_session *session_alloc(const struct sftpfs_opts *o)
 	struct ssh_session *s = g_malloc0(sizeof(*s));
 
 	s->opts = o;
+	g_mutex_init(&s->lock);
+	g_mutex_init(&s->open_lock);
+	s->links = g_hash_table_new(g_direct_hash, g_direct_equal);
 	s->keys = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
 	s->privs = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
 	s->signers = g_ptr_array_new_with_free_func(g_free);
@@ -705,13 +778,15 @@ static void session_params(struct ssh_session *s, struct auth_attempt *a, struct
 }
 
 /*
- * Connects to the session's host, directly (or through its ProxyCommand)
- * when via is NULL, else through a direct-tcpip channel of via, which the
- * new connection then owns (closed with it; closed here on failure); via_name
- * is that hop's name for messages. Messages about a ProxyJump hop (is_hop) start with "jump host NAME: ".
+ * Connects to the session's host, directly (or through its ProxyCommand,
+ * whose child goes to *proxy_pid) when via is NULL, else through a
+ * direct-tcpip channel of via, which the new connection then owns (closed
+ * with it; closed here on failure); via_name is that hop's name for
+ * messages. Messages about a ProxyJump hop (is_hop) start with
+ * "jump host NAME: ".
  */
 static int session_connect(struct ssh_session *s, struct conn *via, const char *via_name, bool is_hop,
-			   struct conn **out)
+			   pid_t *proxy_pid, struct conn **out)
 {
 	const struct sshconfig *c = s->cfg;
 	struct auth_attempt a = { .s = s };
@@ -722,8 +797,8 @@ static int session_connect(struct ssh_session *s, struct conn *via, const char *
 
 	*out = NULL;
 	session_params(s, &a, &p);
-	if (via == NULL && c->proxy_command != NULL && s->n_hops == 0 && (r = start_proxy(s, &p.fd)) != 0) {
-		fprintf(stderr, "sftpfs: ProxyCommand: %s\n", err_str(r));
+	if (via == NULL && c->proxy_command != NULL && (r = start_proxy(s, &p.fd, proxy_pid)) != 0) {
+		say(s, "%sProxyCommand: %s", what, err_str(r));
 		return r;
 	}
 	/* The layers below log their own view of a failure; unless the user
@@ -731,6 +806,7 @@ static int session_connect(struct ssh_session *s, struct conn *via, const char *
 	saved_level = log_get_level();
 	if (saved_level <= LOG_LEVEL_INFO)
 		log_set_level(LOG_LEVEL_QUIET);
+	g_clear_pointer(&s->verifier.message, g_free);
 	r = via != NULL ? conn_open_via(via, &p, out) : conn_open(&p, out);
 	log_set_level(saved_level);
 	if (r == 0 && via != NULL)
@@ -748,21 +824,19 @@ static int session_connect(struct ssh_session *s, struct conn *via, const char *
 	attempt_clear(&a, false);
 	*out = NULL;
 	if (s->verifier.message != NULL)
-		fprintf(stderr, "sftpfs: %s%s\n", what, s->verifier.message);
+		say(s, "%s%s", what, s->verifier.message);
 	else if (r == ERR_AUTH_FAILED)
-		fprintf(stderr, "sftpfs: %s%s@%s: permission denied (no identity or password was accepted)\n", what,
-			c->user, c->hostname);
+		say(s, "%s%s@%s: permission denied (no identity or password was accepted)", what, c->user, c->hostname);
 	else if (via != NULL)
-		fprintf(stderr, "sftpfs: %sssh to %s port %d through jump host %s: %s\n", what, c->hostname, c->port,
-			via_name, err_str(r));
+		say(s, "%sssh to %s port %d through jump host %s: %s", what, c->hostname, c->port, via_name, err_str(r));
 	else
-		fprintf(stderr, "sftpfs: %sssh to %s port %d: %s\n", what, c->hostname, c->port, err_str(r));
+		say(s, "%sssh to %s port %d: %s", what, c->hostname, c->port, err_str(r));
 	return r;
 }
 
 /* ProxyJump: the chain of hop connections, each through the one before;
  * *out is the last (NULL when there are no hops). */
-static int connect_jumps(struct ssh_session *s, struct conn **out)
+static int connect_jumps(struct ssh_session *s, pid_t *proxy_pid, struct conn **out)
 {
 	struct conn *via = NULL;
 	int r;
@@ -771,7 +845,9 @@ static int connect_jumps(struct ssh_session *s, struct conn **out)
 	for (size_t i = 0; i < s->n_hops; i++) {
 		struct conn *next = NULL;
 
-		if ((r = session_connect(s->hops[i], via, i > 0 ? s->hops[i - 1]->cfg->host_arg : NULL, true, &next)) != 0)
+		r = session_connect(s->hops[i], via, i > 0 ? s->hops[i - 1]->cfg->host_arg : NULL, true, proxy_pid,
+				    &next);
+		if (r != 0)
 			return r; /* via was closed */
 		via = next;
 	}
@@ -785,51 +861,66 @@ static int connect_jumps(struct ssh_session *s, struct conn **out)
  */
 static int start_sftp(struct ssh_session *s, struct conn *conn, struct sftp_client **out)
 {
-	const char *server = s->opts != NULL ? s->opts->sftp_server : NULL;
+	const char *server = s->opts->sftp_server;
 	int r;
 
 	if (server != NULL && strchr(server, '/') != NULL) {
 		if ((r = conn_start_sftp_exec(conn, server, out)) != 0)
-			fprintf(stderr, "sftpfs: %s: cannot run sftp_server %s: %s\n", s->cfg->hostname, server,
-				err_str(r));
+			say(s, "%s: cannot run sftp_server %s: %s", s->cfg->hostname, server, err_str(r));
 		return r;
 	}
 	if (server != NULL && strcmp(server, "sftp") != 0) {
-		fprintf(stderr, "sftpfs: sftp_server=%s: only the \"sftp\" subsystem or a server path (with '/') is supported\n",
-			server);
+		say(s, "sftp_server=%s: only the \"sftp\" subsystem or a server path (with '/') is supported", server);
 		return ERR_NOT_SUPPORTED;
 	}
 	if ((r = conn_start_sftp(conn, out)) != 0)
-		fprintf(stderr, "sftpfs: %s: cannot start the sftp subsystem: %s\n", s->cfg->hostname, err_str(r));
+		say(s, "%s: cannot start the sftp subsystem: %s", s->cfg->hostname, err_str(r));
 	return r;
 }
 
-int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+static int open_client_locked(struct ssh_session *s, struct sftp_client **out)
 {
 	const struct sshconfig *c = s->cfg;
+	const char *server = s->opts->sftp_server;
 	struct sftp_client *client = NULL;
+	struct ssh_link *l = g_malloc0(sizeof(*l));
 	struct conn *via = NULL;
 	int r;
 
 	*out = NULL;
-	if (s->conn != NULL) {
-		conn_close(s->conn);
-		s->conn = NULL;
+	if ((r = connect_jumps(s, &l->proxy_pid, &via)) != 0 ||
+	    (r = session_connect(s, via, s->n_hops > 0 ? s->hops[s->n_hops - 1]->cfg->host_arg : NULL, false,
+				 &l->proxy_pid, &l->conn)) != 0) {
+		link_free(l);
+		return r;
 	}
-	if ((r = connect_jumps(s, &via)) != 0 || (r = session_connect(s, via, s->n_hops > 0 ? s->hops[s->n_hops - 1]->cfg->host_arg : NULL, false,
-						 &s->conn)) != 0)
+	if ((r = start_sftp(s, l->conn, &client)) != 0) {
+		link_free(l);
 		return r;
-	if ((r = start_sftp(s, s->conn, &client)) != 0)
-		return r;
+	}
 	if ((r = sftp_client_init(client)) != 0) {
-		if (s->opts->sftp_server != NULL && strchr(s->opts->sftp_server, '/') != NULL)
-			fprintf(stderr, "sftpfs: %s: sftp_server %s did not start an SFTP session (%s)\n", c->hostname,
-				s->opts->sftp_server, err_str(r));
+		if (server != NULL && strchr(server, '/') != NULL)
+			say(s, "%s: sftp_server %s did not start an SFTP session (%s)", c->hostname, server,
+			    err_str(r));
 		else
-			fprintf(stderr, "sftpfs: %s: SFTP session failed: %s\n", c->hostname, err_str(r));
+			say(s, "%s: SFTP session failed: %s", c->hostname, err_str(r));
+		link_free(l);
 		sftp_client_free(client);
 		return r;
 	}
+	g_mutex_lock(&s->lock);
+	g_hash_table_insert(s->links, client, l);
+	g_mutex_unlock(&s->lock);
 	*out = client;
 	return 0;
+}
+
+int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
+{
+	int r;
+
+	g_mutex_lock(&s->open_lock);
+	r = open_client_locked(s, out);
+	g_mutex_unlock(&s->open_lock);
+	return r;
 }

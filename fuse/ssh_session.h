@@ -14,9 +14,16 @@ struct ssh_session;
 /* Resolves ssh_config, reads password_stdin, loads keys and opens the
  * agent; prints a one-line message on failure. */
 int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out) MUST_CHECK;
-/* Connects, verifies the host key, authenticates and starts SFTP
- * (initialised); closes the session's previous connection first. */
+/* A new connection: connects, verifies the host key, authenticates and
+ * starts SFTP (initialised). Several may be open at once (max_conns, a
+ * reconnect while the old one is still referenced). Failures are one line on
+ * stderr, or in the log once the session is non-interactive. */
 int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out) MUST_CHECK;
+/* Closes a client's connection, then frees the client. */
+void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client);
+/* After the mount: later connections never prompt (no password, passphrase
+ * or host key question) and report failures to the log. */
+void ssh_session_set_noninteractive(struct ssh_session *s);
 void ssh_session_free(struct ssh_session *s);
 
 #endif

@@ -1,0 +1,736 @@
+/*
+ * files.c - open files and directories across reconnects, and write-behind
+ * that never loses a write.
+ *
+ * A struct sftpfs_file (sftpfs.h) holds a reference to the link its handle
+ * belongs to. When that link dies, the next access (sftpfs_file_handle, a
+ * write, a flush) reopens the file on the slot's new link from its path and
+ * flags without CREAT/TRUNC/EXCL (sftp_reopen_flags); a file that cannot be
+ * reopened (renamed or deleted on the server meanwhile) gives ERR_STALE on
+ * that handle only.
+ *
+ * Writes: write() copies the data into a record queued on the file, sends it
+ * as pipelined asynchronous WRITEs and returns; the record stays queued until
+ * the server acknowledges it. At most WB_FILE_MAX unacknowledged bytes per
+ * file (write() waits beyond), WB_TOTAL_MAX for the whole process. flush,
+ * fsync and release wait until the queue is empty, so when close() returns
+ * the data is on the server (close-to-open). A WRITE failed by the server
+ * latches its error, reported at the next write, flush, fsync or close; a
+ * WRITE lost with its connection stays queued and is sent again, oldest
+ * first and before anything newer (io_lock orders senders), on the reopened
+ * handle. -o sshfs_sync makes every write wait for its acknowledgement.
+ *
+ * O_APPEND: the server appends each WRITE at its own end of file, so a WRITE
+ * that landed but whose acknowledgement was lost must not be sent again. The
+ * file keeps append_size, its size at the last (re)open plus every byte
+ * acknowledged since. After a reconnect, the reopened file's size S tells how
+ * many of the queued writes landed: the prefix w1..wj with append_size +
+ * |w1..wj| == S; its bytes are read back and compared before they are
+ * dropped as delivered, and the rest is sent again. If no prefix fits (the
+ * file was changed by someone else meanwhile) or the bytes differ, the
+ * writes cannot be delivered safely: the writer gets EIO rather than
+ * duplicated or lost data.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "sftpfs.h"
+
+/* Unacknowledged write bytes per file, and in the whole process, before
+ * write() waits for acknowledgements. */
+#define WB_FILE_MAX (16u * 1024 * 1024)
+#define WB_TOTAL_MAX (64u * 1024 * 1024)
+
+/* How often a waiting writer looks again whether its link died. */
+#define WB_RECHECK_US (250 * 1000)
+
+struct wb_write {
+	uint64_t seq;
+	uint64_t offset;
+	size_t len;
+	uint8_t *data;
+	bool sent; /* on the current handle, answer pending */
+};
+
+/* One WRITE request in flight; freed by its callback. */
+struct wb_send {
+	struct sftpfs_file *f;
+	uint64_t seq;
+	struct sftp_client *client;
+};
+
+static gint64 wb_total; /* bytes queued in every file (atomic) */
+static GMutex wb_total_lock;
+static GCond wb_total_cond;
+
+char *sftpfs_rpath(const struct sftpfs *fs, const char *path)
+{
+	if (path == NULL || strcmp(path, "/") == 0)
+		return g_strdup(fs->base);
+	if (strcmp(fs->base, "/") == 0)
+		return g_strdup(path);
+	return g_strconcat(fs->base, path, NULL);
+}
+
+/* ---- the open-files index ---- */
+
+void sftpfs_files_init(struct sftpfs *fs)
+{
+	g_mutex_init(&fs->files_lock);
+	fs->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+}
+
+void sftpfs_files_clear(struct sftpfs *fs)
+{
+	if (fs->files == NULL)
+		return;
+	g_hash_table_destroy(fs->files);
+	fs->files = NULL;
+	g_mutex_clear(&fs->files_lock);
+}
+
+static void index_add(struct sftpfs_file *f)
+{
+	struct sftpfs *fs = f->fs;
+	GPtrArray *a;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, f->path);
+	if (a == NULL) {
+		a = g_ptr_array_new();
+		g_hash_table_insert(fs->files, g_strdup(f->path), a);
+	}
+	g_ptr_array_add(a, f);
+	g_mutex_unlock(&fs->files_lock);
+}
+
+static void index_remove(struct sftpfs_file *f)
+{
+	struct sftpfs *fs = f->fs;
+	GPtrArray *a;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, f->path);
+	if (a != NULL) {
+		g_ptr_array_remove_fast(a, f);
+		if (a->len == 0)
+			g_hash_table_remove(fs->files, f->path);
+	}
+	g_mutex_unlock(&fs->files_lock);
+}
+
+/* to + the part of path after from (path is from or under it). */
+static char *renamed(const char *path, const char *from, const char *to)
+{
+	return g_strconcat(to, path + strlen(from), NULL);
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+void sftpfs_files_rename(struct sftpfs *fs, const char *from, const char *to)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	GPtrArray *moved = g_ptr_array_new();
+
+	g_mutex_lock(&fs->files_lock);
+	g_hash_table_iter_init(&it, fs->files);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		if (!under(key, from))
+			continue;
+		g_ptr_array_add(moved, g_ptr_array_ref(value));
+		g_hash_table_iter_remove(&it);
+	}
+	for (guint i = 0; i < moved->len; i++) {
+		GPtrArray *a = g_ptr_array_index(moved, i);
+		struct sftpfs_file *first = g_ptr_array_index(a, 0);
+		char *np = renamed(first->path, from, to);
+		GPtrArray *dst = g_hash_table_lookup(fs->files, np);
+
+		for (guint j = 0; j < a->len; j++) {
+			struct sftpfs_file *f = g_ptr_array_index(a, j);
+			g_free(f->path);
+			f->path = g_strdup(np);
+			if (dst != NULL)
+				g_ptr_array_add(dst, f);
+		}
+		if (dst == NULL)
+			g_hash_table_insert(fs->files, np, g_ptr_array_ref(a));
+		else
+			g_free(np);
+		g_ptr_array_unref(a);
+	}
+	g_mutex_unlock(&fs->files_lock);
+	g_ptr_array_unref(moved);
+}
+
+/* ---- files ---- */
+
+static struct sftpfs_file *file_ref(struct sftpfs_file *f)
+{
+	g_atomic_int_inc(&f->refs);
+	return f;
+}
+
+static void file_unref(struct sftpfs_file *f)
+{
+	struct wb_write *w;
+
+	if (f == NULL || !g_atomic_int_dec_and_test(&f->refs))
+		return;
+	while ((w = g_queue_pop_head(&f->writes)) != NULL) {
+		g_free(w->data);
+		g_free(w);
+	}
+	sftpfs_link_unref(f->link);
+	g_cond_clear(&f->cond);
+	g_mutex_clear(&f->lock);
+	g_mutex_clear(&f->io_lock);
+	g_free(f->path);
+	g_free(f);
+}
+
+/* The path to reopen, read under the index lock (renames change it). */
+static char *file_rpath(struct sftpfs_file *f)
+{
+	char *r;
+
+	g_mutex_lock(&f->fs->files_lock);
+	r = sftpfs_rpath(f->fs, f->path);
+	g_mutex_unlock(&f->fs->files_lock);
+	return r;
+}
+
+static uint64_t file_size_of(struct sftp_client *c, const struct sftp_handle *h, int *err)
+{
+	struct sftp_attrs a = { 0 };
+	uint64_t size = 0;
+
+	*err = sftp_fstat(c, h, &a);
+	if (*err == 0 && !(a.flags & SFTP_ATTR_SIZE))
+		*err = ERR_PROTOCOL;
+	if (*err == 0)
+		size = a.size;
+	sftp_attrs_clear(&a);
+	return size;
+}
+
+int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
+		     bool dir, struct sftpfs_file **out)
+{
+	struct sftpfs_file *f = g_malloc0(sizeof(*f)); /* not g_new0: see sftpfs.h */
+	g_autofree char *remote = sftpfs_rpath(fs, path);
+	int r;
+
+	*out = NULL;
+	f->refs = 1;
+	f->fs = fs;
+	f->path = g_strdup(path);
+	f->pflags = pflags;
+	f->is_dir = dir;
+	f->slot = sftpfs_pick_slot(fs);
+	g_mutex_init(&f->io_lock);
+	g_mutex_init(&f->lock);
+	g_cond_init(&f->cond);
+	g_queue_init(&f->writes);
+	if ((r = sftpfs_slot_link(fs, f->slot, sftpfs_deadline(fs), &f->link)) != 0) {
+		file_unref(f);
+		return r;
+	}
+	/* The operation may read the server's status after a failure, with
+	 * the same client: keep it held. */
+	sftpfs_hold(sftpfs_link_ref(f->link));
+	if (dir)
+		r = sftp_opendir(f->link->client, remote, &f->handle);
+	else
+		r = sftp_open(f->link->client, remote, pflags, attrs, &f->handle);
+	if (r == 0 && (pflags & SFTP_FXF_APPEND)) {
+		f->append_size = file_size_of(f->link->client, &f->handle, &r);
+		f->append_size_known = r == 0;
+		r = 0;
+	}
+	if (r != 0) {
+		file_unref(f);
+		return r;
+	}
+	index_add(f);
+	*out = f;
+	return 0;
+}
+
+static bool conn_lost(struct sftp_client *c, int err)
+{
+	return sftp_client_error(c) != 0 || err == ERR_CONN_CLOSED;
+}
+
+static void wb_account(gint64 delta)
+{
+	g_mutex_lock(&wb_total_lock);
+	wb_total += delta;
+	if (delta < 0)
+		g_cond_broadcast(&wb_total_cond);
+	g_mutex_unlock(&wb_total_lock);
+}
+
+static struct wb_write *find_write(struct sftpfs_file *f, uint64_t seq)
+{
+	for (GList *l = f->writes.head; l != NULL; l = l->next) {
+		struct wb_write *w = l->data;
+		if (w->seq == seq)
+			return w;
+	}
+	return NULL;
+}
+
+/* Runs on the I/O thread (or the one shutting the client down). */
+static void write_done(void *ctx, int err)
+{
+	struct wb_send *ws = ctx;
+	struct sftpfs_file *f = ws->f;
+	struct wb_write *w;
+	size_t freed = 0;
+
+	g_mutex_lock(&f->lock);
+	f->in_flight--;
+	w = find_write(f, ws->seq);
+	if (w != NULL) {
+		if (err == 0 || !conn_lost(ws->client, err)) {
+			if (err == 0) {
+				if (f->pflags & SFTP_FXF_APPEND)
+					f->append_size += w->len;
+			} else if (f->write_err == 0) {
+				f->write_err = err;
+			}
+			g_queue_remove(&f->writes, w);
+			f->write_bytes -= w->len;
+			freed = w->len;
+			g_free(w->data);
+			g_free(w);
+		} else {
+			w->sent = false; /* sent again on the reopened handle */
+		}
+	}
+	g_cond_broadcast(&f->cond);
+	g_mutex_unlock(&f->lock);
+	if (freed > 0)
+		wb_account(-(gint64)freed);
+	g_free(ws);
+}
+
+/* Sends w on (c, h); io_lock held, f->lock not. */
+static int send_write(struct sftpfs_file *f, struct sftp_client *c, const struct sftp_handle *h, struct wb_write *w)
+{
+	struct wb_send *ws = g_malloc0(sizeof(*ws));
+	int r;
+
+	ws->f = f;
+	ws->seq = w->seq;
+	ws->client = c;
+	g_mutex_lock(&f->lock);
+	w->sent = true;
+	f->in_flight++;
+	g_mutex_unlock(&f->lock);
+	r = sftp_write_async(c, h, w->offset, w->data, w->len, 0, write_done, ws);
+	if (r != 0) {
+		/* Not queued: the callback will not run. Lost with the
+		 * connection, w waits for the reopen; otherwise it fails. */
+		size_t freed = 0;
+
+		g_mutex_lock(&f->lock);
+		w->sent = false;
+		f->in_flight--;
+		if (!conn_lost(c, r)) {
+			if (f->write_err == 0)
+				f->write_err = r;
+			g_queue_remove(&f->writes, w);
+			f->write_bytes -= w->len;
+			freed = w->len;
+			g_free(w->data);
+			g_free(w);
+		}
+		g_cond_broadcast(&f->cond);
+		g_mutex_unlock(&f->lock);
+		if (freed > 0)
+			wb_account(-(gint64)freed);
+		g_free(ws);
+	}
+	return r;
+}
+
+/* Drops every queued write (they cannot be delivered) with error err. */
+static void drop_writes_locked(struct sftpfs_file *f, int err)
+{
+	struct wb_write *w;
+	size_t freed = 0;
+
+	while ((w = g_queue_pop_head(&f->writes)) != NULL) {
+		freed += w->len;
+		g_free(w->data);
+		g_free(w);
+	}
+	f->write_bytes = 0;
+	if (f->write_err == 0 && freed > 0)
+		f->write_err = err;
+	g_cond_broadcast(&f->cond);
+	if (freed > 0)
+		wb_account(-(gint64)freed);
+}
+
+/*
+ * O_APPEND after a reconnect (see the top of the file): drops the queued
+ * writes that already landed. f->lock held; c, h the reopened handle.
+ */
+static int append_settle_locked(struct sftpfs_file *f, struct sftp_client *c, const struct sftp_handle *h,
+				const char *remote)
+{
+	uint64_t size, sum = 0;
+	unsigned landed = 0;
+	bool fits = false;
+	int r;
+
+	if (g_queue_is_empty(&f->writes))
+		goto refresh;
+	if (!f->append_size_known)
+		return ERR_STALE;
+	size = file_size_of(c, h, &r);
+	if (r != 0)
+		return r;
+	if (size == f->append_size) {
+		fits = true;
+	} else {
+		for (GList *l = f->writes.head; l != NULL; l = l->next) {
+			struct wb_write *w = l->data;
+			sum += w->len;
+			landed++;
+			if (f->append_size + sum == size) {
+				fits = true;
+				break;
+			}
+			if (f->append_size + sum > size)
+				break;
+		}
+	}
+	if (!fits) {
+		log_info(LOG_CAT_GENERAL, "%s: changed on the server while appending; queued writes not sent again",
+			 remote);
+		return ERR_STALE;
+	}
+	if (landed > 0) {
+		/* Compare what is there with what we think landed. */
+		struct sftp_handle rh;
+		g_autofree uint8_t *got = g_malloc(sum);
+		size_t n = 0, done = 0;
+		GList *l = f->writes.head;
+
+		if ((r = sftp_open(c, remote, SFTP_FXF_READ, NULL, &rh)) != 0)
+			return r == ERR_CONN_CLOSED ? r : ERR_STALE;
+		while (done < sum && (r = sftp_read(c, &rh, f->append_size + done, got + done, sum - done, &n)) == 0 &&
+		       n > 0)
+			done += n;
+		if (sftp_close(c, &rh) != 0)
+			log_debug(LOG_CAT_GENERAL, "%s: close after reading back failed", remote);
+		if (r != 0 && r != ERR_EOF)
+			return r;
+		for (unsigned i = 0, off = 0; i < landed && done == sum; i++, l = l->next) {
+			struct wb_write *w = l->data;
+			if (memcmp(got + off, w->data, w->len) != 0)
+				done = 0;
+			off += (unsigned)w->len;
+		}
+		if (done != sum) {
+			log_info(LOG_CAT_GENERAL, "%s: appended data differs on the server; queued writes not sent again",
+				 remote);
+			return ERR_STALE;
+		}
+		for (unsigned i = 0; i < landed; i++) {
+			struct wb_write *w = g_queue_pop_head(&f->writes);
+			f->write_bytes -= w->len;
+			wb_account(-(gint64)w->len);
+			g_free(w->data);
+			g_free(w);
+		}
+		log_info(LOG_CAT_GENERAL, "%s: %u appended writes had landed before the connection was lost", remote,
+			 landed);
+	}
+refresh:
+	f->append_size = file_size_of(c, h, &r);
+	f->append_size_known = r == 0;
+	return 0;
+}
+
+/*
+ * Makes f's handle usable: reopens it on the slot's current link if its own
+ * died, then sends every unacknowledged write again in order. io_lock held.
+ */
+static int ensure_handle_locked(struct sftpfs_file *f)
+{
+	struct sftpfs *fs = f->fs;
+	gint64 deadline = sftpfs_deadline(fs);
+	struct sftpfs_link *nl = NULL, *old;
+	struct sftp_handle nh;
+	g_autofree char *remote = NULL;
+	GPtrArray *resend;
+	int r;
+
+	for (;;) {
+		g_mutex_lock(&f->lock);
+		if (f->stale != 0) {
+			r = f->stale;
+			g_mutex_unlock(&f->lock);
+			return r;
+		}
+		if (!sftpfs_link_dead(f->link)) {
+			g_mutex_unlock(&f->lock);
+			return 0;
+		}
+		/* Let the dead link's callbacks settle the queue first. */
+		while (f->in_flight > 0)
+			g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
+		g_mutex_unlock(&f->lock);
+
+		if ((r = sftpfs_slot_link(fs, f->slot, deadline, &nl)) != 0)
+			return r;
+		g_free(remote);
+		remote = file_rpath(f);
+		if (f->is_dir)
+			r = sftp_opendir(nl->client, remote, &nh);
+		else
+			r = sftp_open(nl->client, remote, sftp_reopen_flags(f->pflags), NULL, &nh);
+		if (r != 0 && sftpfs_link_dead(nl) && g_get_monotonic_time() < deadline) {
+			sftpfs_link_unref(nl);
+			continue; /* lost again: wait for the next one */
+		}
+		g_mutex_lock(&f->lock);
+		if (r == 0 && (f->pflags & SFTP_FXF_APPEND))
+			r = append_settle_locked(f, nl->client, &nh, remote);
+		if (r != 0) {
+			if (sftpfs_link_dead(nl)) {
+				g_mutex_unlock(&f->lock);
+				sftpfs_link_unref(nl);
+				if (g_get_monotonic_time() < deadline)
+					continue;
+				return ERR_CONN_CLOSED;
+			}
+			log_info(LOG_CAT_GENERAL, "%s: cannot reopen after reconnecting: %s", remote, err_str(r));
+			f->stale = ERR_STALE;
+			drop_writes_locked(f, ERR_STALE);
+			g_mutex_unlock(&f->lock);
+			sftpfs_link_unref(nl);
+			return ERR_STALE;
+		}
+		old = f->link;
+		f->link = nl;
+		f->handle = nh;
+		resend = g_ptr_array_new();
+		for (GList *l = f->writes.head; l != NULL; l = l->next)
+			g_ptr_array_add(resend, l->data);
+		g_mutex_unlock(&f->lock);
+		sftpfs_link_unref(old);
+		if (resend->len > 0)
+			log_info(LOG_CAT_GENERAL, "%s: reopened; sending %u unacknowledged writes again", remote,
+				 resend->len);
+		else
+			log_verbose(LOG_CAT_GENERAL, "%s: reopened", remote);
+		/* Records sent here cannot be freed before their callbacks,
+		 * and only those free them. */
+		r = 0;
+		for (guint i = 0; i < resend->len && r == 0; i++)
+			r = send_write(f, nl->client, &nh, g_ptr_array_index(resend, i));
+		g_ptr_array_unref(resend);
+		if (r != 0 && !sftpfs_link_dead(nl))
+			return r;
+		/* If the new link died too, the loop starts over. */
+	}
+}
+
+int sftpfs_file_handle(struct sftpfs_file *f, struct sftp_client **c, struct sftp_handle *h)
+{
+	int r;
+
+	*c = NULL;
+	g_mutex_lock(&f->io_lock);
+	r = ensure_handle_locked(f);
+	if (r == 0) {
+		g_mutex_lock(&f->lock);
+		sftpfs_hold(sftpfs_link_ref(f->link));
+		*c = f->link->client;
+		*h = f->handle;
+		g_mutex_unlock(&f->lock);
+	}
+	g_mutex_unlock(&f->io_lock);
+	return r;
+}
+
+static int take_write_err(struct sftpfs_file *f)
+{
+	int r;
+
+	g_mutex_lock(&f->lock);
+	r = f->write_err;
+	f->write_err = 0;
+	g_mutex_unlock(&f->lock);
+	return r;
+}
+
+/* Waits until the queue holds at most limit bytes (0: empty and nothing in
+ * flight), reopening and resending whenever the link dies. */
+static int wait_queue(struct sftpfs_file *f, size_t limit)
+{
+	gint64 deadline = sftpfs_deadline(f->fs);
+	int r;
+
+	for (;;) {
+		bool dead;
+
+		g_mutex_lock(&f->lock);
+		while (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) {
+			if (sftpfs_link_dead(f->link))
+				break;
+			g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
+		}
+		dead = (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) && sftpfs_link_dead(f->link);
+		g_mutex_unlock(&f->lock);
+		if (!dead)
+			return 0;
+		g_mutex_lock(&f->io_lock);
+		r = ensure_handle_locked(f);
+		g_mutex_unlock(&f->io_lock);
+		if (r != 0)
+			return r;
+		if (g_get_monotonic_time() > deadline && sftpfs_link_dead(f->link))
+			return ERR_CONN_CLOSED;
+	}
+}
+
+/* Waits while the whole process has too much unacknowledged data. */
+static void wait_total(struct sftpfs_file *f)
+{
+	g_mutex_lock(&wb_total_lock);
+	while (wb_total > (gint64)WB_TOTAL_MAX) {
+		g_mutex_unlock(&wb_total_lock);
+		/* Our own queue may be what holds it up. */
+		if (f->write_bytes > 0 && wait_queue(f, 0) != 0)
+			return;
+		g_mutex_lock(&wb_total_lock);
+		if (wb_total > (gint64)WB_TOTAL_MAX)
+			g_cond_wait_until(&wb_total_cond, &wb_total_lock, g_get_monotonic_time() + WB_RECHECK_US);
+	}
+	g_mutex_unlock(&wb_total_lock);
+}
+
+int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, size_t len)
+{
+	const struct sftpfs_opts *o = f->fs->opts;
+	struct sftp_limits lim;
+	size_t chunk, done = 0;
+	int r;
+
+	if ((r = take_write_err(f)) != 0)
+		return r;
+	if ((r = wait_queue(f, WB_FILE_MAX)) != 0)
+		return r;
+	wait_total(f);
+	g_mutex_lock(&f->io_lock);
+	if ((r = ensure_handle_locked(f)) != 0) {
+		g_mutex_unlock(&f->io_lock);
+		return r;
+	}
+	sftp_client_limits(f->link->client, &lim);
+	chunk = lim.write_length > 0 ? (size_t)lim.write_length : 32768;
+	if (o->max_write != OPT_UNSET && o->max_write > 0 && o->max_write < chunk)
+		chunk = o->max_write;
+	while (done < len) {
+		struct wb_write *w = g_malloc0(sizeof(*w));
+		struct sftp_client *c;
+		struct sftp_handle h;
+
+		w->len = len - done < chunk ? len - done : chunk;
+		w->offset = offset + done;
+		w->data = g_memdup2((const uint8_t *)data + done, w->len);
+		g_mutex_lock(&f->lock);
+		w->seq = f->next_seq++;
+		g_queue_push_tail(&f->writes, w);
+		f->write_bytes += w->len;
+		c = f->link->client;
+		h = f->handle;
+		g_mutex_unlock(&f->lock);
+		wb_account((gint64)w->len);
+		done += w->len;
+		/* A link lost now keeps w queued for the reopen; any other
+		 * failure is latched by send_write. */
+		(void)send_write(f, c, &h, w);
+	}
+	g_mutex_unlock(&f->io_lock);
+	if (o->sshfs_sync && (r = sftpfs_file_drain(f)) != 0)
+		return r;
+	return 0;
+}
+
+int sftpfs_file_drain(struct sftpfs_file *f)
+{
+	int r = wait_queue(f, 0);
+	int w = take_write_err(f);
+
+	return w != 0 ? w : r;
+}
+
+int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = NULL;
+	GPtrArray *a;
+	int r = 0;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, path);
+	for (guint i = 0; a != NULL && i < a->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(a, i);
+
+		if (f->is_dir || !(f->pflags & SFTP_FXF_WRITE))
+			continue;
+		if (busy == NULL)
+			busy = g_ptr_array_new();
+		g_ptr_array_add(busy, file_ref(f));
+	}
+	g_mutex_unlock(&fs->files_lock);
+	for (guint i = 0; busy != NULL && i < busy->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+		int e = wait_queue(f, 0);
+
+		if (r == 0)
+			r = e;
+		file_unref(f);
+	}
+	if (busy != NULL)
+		g_ptr_array_unref(busy);
+	return r;
+}
+
+int sftpfs_file_release(struct sftpfs_file *f)
+{
+	int r = 0, e;
+
+	if (!f->is_dir)
+		r = sftpfs_file_drain(f);
+	index_remove(f);
+	g_mutex_lock(&f->lock);
+	if (r != 0 && !g_queue_is_empty(&f->writes)) {
+		log_error(LOG_CAT_GENERAL, "%s: %zu bytes could not be written: %s", f->path, f->write_bytes,
+			  err_str(r));
+		drop_writes_locked(f, r);
+	}
+	g_mutex_unlock(&f->lock);
+	if (f->stale == 0 && !sftpfs_link_dead(f->link)) {
+		e = sftp_close(f->link->client, &f->handle);
+		if (r == 0 && e != 0 && !sftpfs_link_dead(f->link))
+			r = e;
+	}
+	file_unref(f);
+	return r;
+}
