@@ -155,6 +155,24 @@ fp() {
 	! mountpoint -q "$M"
 }
 
+@test "an encrypted key stays unlocked: a reconnect does not ask for the passphrase again" {
+	ssh-keygen -q -t ecdsa -N 'keep me' -C kept -f "$K/kept"
+	cat "$K/kept.pub" >>"$SSHD_DIR/authorized_keys"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/askpass-kept.log"\necho "keep me"\n' "$K" >"$K/askpass-kept"
+	chmod +x "$K/askpass-kept"
+	printf 'one\n' >"$SSHD_REMOTE/k.txt"
+	SSH_ASKPASS=$K/askpass-kept SSH_ASKPASS_REQUIRE=force \
+		mount_with -o "IdentityFile=$K/kept,IdentitiesOnly=yes" </dev/null
+	wait_mounted "$M"
+	[ "$(cat "$M/k.txt")" = one ]
+	before=$(grep -c "Accepted publickey for $SSHD_USER" "$SSHD_LOG")
+	sshd_cut_connections
+	printf 'two, longer\n' >"$SSHD_REMOTE/k.txt"
+	[ "$(cat "$M/k.txt")" = "two, longer" ]
+	[ "$(grep -c "Accepted publickey for $SSHD_USER" "$SSHD_LOG")" -eq $((before + 1)) ]
+	[ "$(wc -l <"$K/askpass-kept.log")" -eq 1 ]
+}
+
 @test "a user certificate: <key>-cert.pub next to the key, and CertificateFile" {
 	# The key itself is not in authorized_keys: only the CA vouches for it.
 	ssh-keygen -q -t ed25519 -N '' -C certified -f "$K/certified"

@@ -162,3 +162,15 @@ forwards() {
 	[[ "$output" == *"no-such-host.invalid"* ]]
 	! mountpoint -q "$M"
 }
+
+@test "when the jump connection is cut, the mount reconnects through the jump" {
+	printf 'one\n' >"$T_REMOTE/r.txt"
+	"$SFTPFS" "target:$T_REMOTE" "$M" -F "$T_DIR/config"
+	wait_mounted "$M"
+	[ "$(cat "$M/r.txt")" = one ]
+	before=$(forwards)
+	sshd_cut_connections "$J_DIR"
+	printf 'two, longer\n' >"$T_REMOTE/r.txt"
+	[ "$(cat "$M/r.txt")" = "two, longer" ]
+	[ "$(forwards)" -eq $((before + 1)) ]
+}

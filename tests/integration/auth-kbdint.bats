@@ -33,3 +33,7 @@ setup_file() {
 @test "keyboard-interactive: BatchMode=yes never prompts" {
 	pw_check_batch keyboard-interactive
 }
+
+@test "keyboard-interactive: after the connection is cut, the reconnect does not ask again" {
+	pw_check_reconnect keyboard-interactive keyboard-interactive/pam
+}

@@ -31,3 +31,7 @@ setup_file() {
 @test "BatchMode=yes: never prompts" {
 	pw_check_batch password
 }
+
+@test "password: after the connection is cut, the reconnect does not ask again" {
+	pw_check_reconnect password password
+}

@@ -98,6 +98,23 @@ pw_check_askpass() {
 	ls "$M" >/dev/null
 }
 
+# A password typed once (askpass) is kept for the reconnect after the
+# connection is cut: the mount works again and nothing asks a second time.
+pw_check_reconnect() {
+	printf 'before the cut\n' >"$PWHOME/r.txt"
+	pw_askpass "$PW"
+	SSH_ASKPASS=$ASKPASS SSH_ASKPASS_REQUIRE=force pw_mount -o "PreferredAuthentications=$1" </dev/null
+	wait_mounted "$M"
+	[ "$(cat "$M/r.txt")" = "before the cut" ]
+	local before
+	before=$(grep -c "Accepted $2 for $PWUSER" "$SSHD_LOG")
+	sshd_cut_connections
+	printf 'after the cut\n' >"$PWHOME/r.txt"
+	[ "$(cat "$M/r.txt")" = "after the cut" ]
+	[ "$(grep -c "Accepted $2 for $PWUSER" "$SSHD_LOG")" -eq $((before + 1)) ]
+	[ "$(wc -l <"$ASKPASS_LOG")" -eq 1 ]
+}
+
 # A wrong password: one line, non-zero exit, nothing mounted, and the server
 # saw one try from password_stdin (no retry storm).
 pw_check_wrong() {

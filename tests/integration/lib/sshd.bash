@@ -107,6 +107,15 @@ sshd_stop_process() {
 	fi
 }
 
+# sshd_cut_connections [SSHD_DIR]: ends every connection of our private sshd
+# (its per-connection children, by pid) without stopping the sshd.
+sshd_cut_connections() {
+	local p
+	for p in $(pgrep -P "$(cat "${1:-$SSHD_DIR}/sshd.pid")"); do
+		kill "$p" 2>/dev/null || true
+	done
+}
+
 sshd_stop() {
 	[ -n "${SSHD_DIR:-}" ] || return 0
 	sshd_stop_process
