@@ -56,6 +56,7 @@ struct ssh_session {
 	GPtrArray *keys;    /* public keys and certificates offered (sshkey_free) */
 	GPtrArray *privs;   /* loaded private keys (sshkey_free: wiped) */
 	GPtrArray *signers; /* struct agent_plain_signer (g_free) */
+	GPtrArray *lazy;    /* struct lazy_key (lazy_key_free) */
 	struct conn_identity *ids;
 	size_t n_ids;
 	char **global_known; /* expanded GlobalKnownHostsFile */
@@ -137,6 +138,57 @@ static bool find_signer(struct ssh_session *s, const struct sshkey *k, struct co
 	return false;
 }
 
+/*
+ * An encrypted IdentityFile key from the configuration whose public part is
+ * known: as ssh does, its passphrase is asked only when the server has
+ * accepted the key (the conn_identity.sign call after PK_OK, during
+ * conn_open, before the daemon goes to the background), once; the unlocked
+ * key is kept for reconnections. Calls are serialised by the session's
+ * open_lock.
+ */
+struct lazy_key {
+	struct ssh_session *s;
+	char *path;
+	struct sshkey *priv; /* NULL until unlocked */
+	bool failed;         /* asked once and not unlocked: not asked again */
+};
+
+static void lazy_key_free(struct lazy_key *k)
+{
+	sshkey_free(k->priv);
+	g_free(k->path);
+	g_free(k);
+}
+
+static int load_private(struct ssh_session *s, const char *path, struct sshkey **out);
+
+static int lazy_sign_cb(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t len,
+			struct buf *out)
+{
+	struct lazy_key *k = ctx;
+	struct sshkey *priv = NULL;
+	int r;
+
+	if (k->priv == NULL) {
+		/* userauth goes on with the next key on these codes */
+		if (k->failed || k->s->noninteractive)
+			return ERR_KEY_ENCRYPTED;
+		k->failed = true;
+		if ((r = load_private(k->s, k->path, &priv)) != 0) {
+			log_info(LOG_CAT_AUTH, "identity %s: %s", k->path, err_str(r));
+			return r == ERR_KEY_WRONG_PASSPHRASE || r == ERR_CANCELLED ? r : ERR_KEY_ENCRYPTED;
+		}
+		if (!sshkey_equal_plain(priv, pub)) {
+			log_info(LOG_CAT_AUTH, "identity %s: the private key does not match its public key", k->path);
+			sshkey_free(priv);
+			return ERR_KEY_ENCRYPTED;
+		}
+		k->priv = priv;
+		k->failed = false;
+	}
+	return sshkey_sign(k->priv, alg, data, len, out);
+}
+
 /* A user certificate from path for the key pub (NULL: any key), or NULL. */
 static struct sshkey *load_user_cert(const char *path, const struct sshkey *pub)
 {
@@ -202,10 +254,20 @@ static int load_identity(struct ssh_session *s, const char *raw, GArray *files)
 	if (keyfile_load_public_for(path, &pub) == 0) {
 		pub = own_key(s, pub);
 		if (find_signer(s, pub, &id))
-			log_debug(LOG_CAT_AUTH, "identity %s: held by the agent", path);
+			log_debug(LOG_CAT_AUTH, "identity %s: signed by the agent or an earlier identity", path);
+	}
+	if (id.sign == NULL && pub != NULL && !required &&
+	    keyfile_load_private(path, NULL, &priv) == ERR_KEY_ENCRYPTED) {
+		struct lazy_key *k = g_new0(struct lazy_key, 1);
+
+		k->s = s;
+		k->path = g_strdup(path);
+		g_ptr_array_add(s->lazy, k);
+		id.sign = lazy_sign_cb;
+		id.sign_ctx = k;
 	}
 	if (id.sign == NULL) {
-		r = load_private(s, path, &priv);
+		r = priv != NULL ? 0 : load_private(s, path, &priv);
 		if (r == 0 && pub != NULL && !sshkey_equal_plain(priv, pub)) {
 			log_info(LOG_CAT_AUTH, "identity %s: its .pub is another key; using the private key", path);
 			pub = NULL;
@@ -583,6 +645,8 @@ void ssh_session_free(struct ssh_session *s)
 	g_free(s->ids);
 	if (s->signers != NULL)
 		g_ptr_array_free(s->signers, TRUE);
+	if (s->lazy != NULL)
+		g_ptr_array_free(s->lazy, TRUE);
 	if (s->keys != NULL)
 		g_ptr_array_free(s->keys, TRUE);
 	if (s->privs != NULL)
@@ -631,6 +695,7 @@ static struct ssh_session *session_alloc(const struct sftpfs_opts *o)
 	s->keys = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
 	s->privs = g_ptr_array_new_with_free_func((GDestroyNotify)sshkey_free);
 	s->signers = g_ptr_array_new_with_free_func(g_free);
+	s->lazy = g_ptr_array_new_with_free_func((GDestroyNotify)lazy_key_free);
 	return s;
 }
 

@@ -173,6 +173,39 @@ fp() {
 	[ "$(wc -l <"$K/askpass-kept.log")" -eq 1 ]
 }
 
+@test "an encrypted key from ssh_config is unlocked only when the server accepts it, then kept" {
+	ssh-keygen -q -t ed25519 -N 'not asked' -C unaccepted -f "$K/unaccepted"
+	ssh-keygen -q -t ed25519 -N 'lazy pass' -C lazy -f "$K/lazy"
+	cat "$K/lazy.pub" >>"$SSHD_DIR/authorized_keys"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/askpass-lazy.log"\necho "lazy pass"\n' "$K" >"$K/askpass-lazy"
+	chmod +x "$K/askpass-lazy"
+	: >"$K/askpass-lazy.log"
+	# The first key is not accepted: its passphrase is never asked; the
+	# second is, once.
+	printf 'IdentityFile %s\nIdentityFile %s\nIdentitiesOnly yes\n' "$K/unaccepted" "$K/lazy" >"$K/lazy.conf"
+	printf 'one\n' >"$SSHD_REMOTE/l.txt"
+	CONF=$K/lazy.conf SSH_ASKPASS=$K/askpass-lazy SSH_ASKPASS_REQUIRE=force mount_with </dev/null
+	wait_mounted "$M"
+	[ "$(cat "$M/l.txt")" = one ]
+	[ "$(cat "$K/askpass-lazy.log")" = "Enter passphrase for key '$K/lazy': " ]
+	[[ "$(accepted_fp)" == *"$(fp "$K/lazy.pub")"* ]]
+	# and it stays unlocked for the reconnect
+	before=$(grep -c "Accepted publickey for $SSHD_USER" "$SSHD_LOG")
+	sshd_cut_connections
+	printf 'two, longer\n' >"$SSHD_REMOTE/l.txt"
+	[ "$(cat "$M/l.txt")" = "two, longer" ]
+	[ "$(grep -c "Accepted publickey for $SSHD_USER" "$SSHD_LOG")" -eq $((before + 1)) ]
+	[ "$(wc -l <"$K/askpass-lazy.log")" -eq 1 ]
+	daemon_unmount "$M"
+	# BatchMode: the key is skipped, not a fatal error; nothing asked
+	: >"$K/askpass-lazy.log"
+	CONF=$K/lazy.conf SSH_ASKPASS=$K/askpass-lazy SSH_ASKPASS_REQUIRE=force \
+		run mount_with -o BatchMode=yes </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ermission denied"* ]]
+	[ ! -s "$K/askpass-lazy.log" ]
+}
+
 @test "a user certificate: <key>-cert.pub next to the key, and CertificateFile" {
 	# The key itself is not in authorized_keys: only the CA vouches for it.
 	ssh-keygen -q -t ed25519 -N '' -C certified -f "$K/certified"
