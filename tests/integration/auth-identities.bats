@@ -71,6 +71,14 @@ accepted_fp() {
 	grep "Accepted publickey for $SSHD_USER" "$SSHD_LOG" | tail -n 1
 }
 
+# make_askpass NAME ANSWER: $K/NAME prints ANSWER and logs each prompt to
+# $K/NAME.log (emptied here).
+make_askpass() {
+	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/%s.log"\nprintf "%%s\\n" "%s"\n' "$K" "$1" "$2" >"$K/$1"
+	chmod +x "$K/$1"
+	: >"$K/$1.log"
+}
+
 fp() {
 	ssh-keygen -l -f "$1" | cut -d' ' -f2
 }
@@ -118,8 +126,7 @@ fp() {
 	ssh-keygen -q -t ed25519 -N 'agent-pass' -C locked -f "$K/locked"
 	cat "$K/locked.pub" >>"$SSHD_DIR/authorized_keys"
 	start_agent
-	printf '#!/bin/sh\necho agent-pass\n' >"$K/askpass-add"
-	chmod +x "$K/askpass-add"
+	make_askpass askpass-add agent-pass
 	SSH_ASKPASS=$K/askpass-add SSH_ASKPASS_REQUIRE=force agent_add "$K/locked" </dev/null
 	# BatchMode: a passphrase prompt would fail; the agent signs instead.
 	mount_with -o "BatchMode=yes,IdentityAgent=$SOCK,IdentityFile=$K/locked,IdentitiesOnly=yes" </dev/null
@@ -130,9 +137,7 @@ fp() {
 @test "an encrypted key: passphrase through SSH_ASKPASS; BatchMode and a wrong one fail" {
 	ssh-keygen -q -t ed25519 -N 'correct horse' -C enc -f "$K/enc"
 	cat "$K/enc.pub" >>"$SSHD_DIR/authorized_keys"
-	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/askpass.log"\necho "correct horse"\n' "$K" >"$K/askpass"
-	chmod +x "$K/askpass"
-	: >"$K/askpass.log"
+	make_askpass askpass "correct horse"
 	SSH_ASKPASS=$K/askpass SSH_ASKPASS_REQUIRE=force \
 		mount_with -o "IdentityFile=$K/enc,IdentitiesOnly=yes" </dev/null
 	wait_mounted "$M"
@@ -145,8 +150,7 @@ fp() {
 	[ "$status" -ne 0 ]
 	[ ! -s "$K/askpass.log" ]
 	! mountpoint -q "$M"
-	printf '#!/bin/sh\necho wrong\n' >"$K/askpass-wrong"
-	chmod +x "$K/askpass-wrong"
+	make_askpass askpass-wrong wrong
 	SSH_ASKPASS=$K/askpass-wrong SSH_ASKPASS_REQUIRE=force \
 		run mount_with -o "IdentityFile=$K/enc,IdentitiesOnly=yes" </dev/null
 	[ "$status" -ne 0 ]
@@ -158,8 +162,7 @@ fp() {
 @test "an encrypted key stays unlocked: a reconnect does not ask for the passphrase again" {
 	ssh-keygen -q -t ecdsa -N 'keep me' -C kept -f "$K/kept"
 	cat "$K/kept.pub" >>"$SSHD_DIR/authorized_keys"
-	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/askpass-kept.log"\necho "keep me"\n' "$K" >"$K/askpass-kept"
-	chmod +x "$K/askpass-kept"
+	make_askpass askpass-kept "keep me"
 	printf 'one\n' >"$SSHD_REMOTE/k.txt"
 	SSH_ASKPASS=$K/askpass-kept SSH_ASKPASS_REQUIRE=force \
 		mount_with -o "IdentityFile=$K/kept,IdentitiesOnly=yes" </dev/null
@@ -177,9 +180,7 @@ fp() {
 	ssh-keygen -q -t ed25519 -N 'not asked' -C unaccepted -f "$K/unaccepted"
 	ssh-keygen -q -t ed25519 -N 'lazy pass' -C lazy -f "$K/lazy"
 	cat "$K/lazy.pub" >>"$SSHD_DIR/authorized_keys"
-	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/askpass-lazy.log"\necho "lazy pass"\n' "$K" >"$K/askpass-lazy"
-	chmod +x "$K/askpass-lazy"
-	: >"$K/askpass-lazy.log"
+	make_askpass askpass-lazy "lazy pass"
 	# The first key is not accepted: its passphrase is never asked; the
 	# second is, once.
 	printf 'IdentityFile %s\nIdentityFile %s\nIdentitiesOnly yes\n' "$K/unaccepted" "$K/lazy" >"$K/lazy.conf"
