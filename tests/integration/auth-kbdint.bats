@@ -13,7 +13,7 @@ load lib/password
 
 setup_file() {
 	[ -f /etc/pam.d/sshd ] || { echo "precondition failed: /etc/pam.d/sshd missing (openssh-server)" >&2; return 1; }
-	SSHD_USE_PAM=yes SSHD_KBDINT_AUTHENTICATION=yes pw_setup_file
+	SSHD_USE_PAM=yes SSHD_KBDINT_AUTHENTICATION=yes pw_setup_file keyboard-interactive
 }
 
 # teardown_file, setup and teardown come from lib/password.
@@ -36,4 +36,8 @@ setup_file() {
 
 @test "keyboard-interactive: after the connection is cut, the reconnect does not ask again" {
 	pw_check_reconnect keyboard-interactive keyboard-interactive/pam
+}
+
+@test "keyboard-interactive: partial success (AuthenticationMethods publickey,keyboard-interactive)" {
+	pw_check_partial keyboard-interactive keyboard-interactive/pam
 }

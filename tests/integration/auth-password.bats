@@ -10,7 +10,7 @@ load lib/daemon
 load lib/password
 
 setup_file() {
-	SSHD_PASSWORD_AUTHENTICATION=yes pw_setup_file
+	SSHD_PASSWORD_AUTHENTICATION=yes pw_setup_file password
 }
 
 # teardown_file, setup and teardown come from lib/password.
@@ -34,4 +34,8 @@ setup_file() {
 
 @test "password: after the connection is cut, the reconnect does not ask again" {
 	pw_check_reconnect password password
+}
+
+@test "password: partial success (AuthenticationMethods publickey,password)" {
+	pw_check_partial password password
 }

@@ -19,10 +19,18 @@ pwuser_create() {
 
 # setup_file of a password test file: the user, then an sshd with the
 # SSHD_* settings of the caller's environment, and the mount point $M.
+# A second port of the same sshd ($PARTIAL_PORT) requires a key and then
+# the method $1 (AuthenticationMethods publickey,$1: partial success).
 pw_setup_file() {
 	daemon_require
 	pwuser_create
-	sshd_start
+	PARTIAL_PORT=$("$top_builddir/tests/tools/free-port") || return 1
+	# (the user reads its authorized keys itself: they live in its home)
+	sshd_start "Port $PARTIAL_PORT" "Match LocalPort $PARTIAL_PORT" "AuthenticationMethods publickey,$1" \
+		"AuthorizedKeysFile $PWHOME/authorized_keys"
+	cp "$SSHD_USER_KEY.pub" "$PWHOME/authorized_keys"
+	chmod 644 "$PWHOME/authorized_keys"
+	export PARTIAL_PORT
 	M=$SSHD_DIR/mnt
 	mkdir -p "$M"
 	export M
@@ -142,5 +150,28 @@ pw_check_batch() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"ermission denied"* ]]
 	[ ! -s "$ASKPASS_LOG" ]
+	! mountpoint -q "$M"
+}
+
+# AuthenticationMethods publickey,$1 on $PARTIAL_PORT: the key is accepted
+# with partial success, then the password completes the login; without a
+# password the mount fails cleanly.
+pw_check_partial() {
+	printf 'two methods\n' >"$PWHOME/p.txt"
+	"$SFTPFS" "$PWUSER@127.0.0.1:" "$M" -p "$PARTIAL_PORT" -F /dev/null \
+		-o "UserKnownHostsFile=$SSHD_KNOWN_HOSTS,GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=no" \
+		-o "IdentityFile=$SSHD_USER_KEY,IdentitiesOnly=yes,IdentityAgent=none,PreferredAuthentications=publickey\,$1" \
+		-o password_stdin < <(printf '%s\n' "$PW")
+	wait_mounted "$M"
+	[ "$(cat "$M/p.txt")" = "two methods" ]
+	grep -q "Partial publickey for $PWUSER" "$SSHD_LOG"
+	grep -q "Accepted $2 for $PWUSER" "$SSHD_LOG"
+	daemon_unmount "$M"
+	run "$SFTPFS" "$PWUSER@127.0.0.1:" "$M" -p "$PARTIAL_PORT" -F /dev/null \
+		-o "UserKnownHostsFile=$SSHD_KNOWN_HOSTS,GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=no" \
+		-o "IdentityFile=$SSHD_USER_KEY,IdentitiesOnly=yes,IdentityAgent=none,BatchMode=yes"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"ermission denied"* ]]
 	! mountpoint -q "$M"
 }
