@@ -98,6 +98,13 @@ fp() {
 	mount_with -o "BatchMode=yes,IdentityAgent=$SOCK"
 	wait_mounted "$M"
 	daemon_unmount "$M"
+	# IdentityAgent naming a variable, and SSH_AUTH_SOCK itself
+	TEST_AGENT_SOCK=$SOCK mount_with -o 'BatchMode=yes,IdentityAgent=$TEST_AGENT_SOCK'
+	wait_mounted "$M"
+	daemon_unmount "$M"
+	SSH_AUTH_SOCK=$SOCK mount_with -o BatchMode=yes,IdentityAgent=SSH_AUTH_SOCK
+	wait_mounted "$M"
+	daemon_unmount "$M"
 	# IdentityAgent none: the agent is not asked, nothing else works.
 	SSH_AUTH_SOCK=$SOCK run mount_with -o "BatchMode=yes,IdentityAgent=none"
 	[ "$status" -ne 0 ]
