@@ -1,11 +1,15 @@
 /*
  * ssh.c - the daemon's SSH path: resolve the user's OpenSSH configuration for
  * the host (src/sshconfig: -F, -o, ~/.ssh/config, /etc/ssh/ssh_config),
- * collect identities (ssh-agent keys, then IdentityFile keys), verify the
- * host key against known_hosts (src/knownhosts, StrictHostKeyChecking as
- * ssh applies it), connect and authenticate (src/conn), and start the SFTP
- * subsystem. Everything here runs before the daemon goes to the background,
- * so every failure is a clear message on the user's terminal.
+ * collect identities in ssh's order (CertificateFile certificates, ssh-agent
+ * keys, IdentityFile keys and their -cert.pub), verify the host key against
+ * known_hosts (src/knownhosts, StrictHostKeyChecking as ssh applies it),
+ * connect — directly, through a ProxyCommand, or through ProxyJump hops
+ * carried as direct-tcpip channels — authenticate (src/conn), and start SFTP
+ * (the sftp subsystem, or a server program for -o sftp_server=/path). The
+ * first connection is made before the daemon goes to the background, so
+ * every failure is a clear message on the user's terminal; later ones
+ * (reconnects, max_conns) never prompt and log instead.
  */
 #include "config.h"
 
@@ -464,8 +468,9 @@ static void attempt_clear(struct auth_attempt *a, bool authenticated)
 	a->typed = NULL;
 }
 
-/* The session's password for one answer, or a prompt (never in batch mode). */
-static int password_answer(struct auth_attempt *a, const char *prompt, bool echo, char **out)
+/* The session's password for one answer, or a hidden prompt (never in batch
+ * mode or once non-interactive). */
+static int password_answer(struct auth_attempt *a, const char *prompt, char **out)
 {
 	struct ssh_session *s = a->s;
 	char *answer = NULL;
@@ -480,10 +485,10 @@ static int password_answer(struct auth_attempt *a, const char *prompt, bool echo
 	}
 	if (s->cfg->batch_mode || s->noninteractive)
 		return ERR_AUTH_FAILED;
-	if ((r = prompt_read(prompt, echo ? PROMPT_ECHO : 0, &answer)) != 0)
+	if ((r = prompt_read(prompt, 0, &answer)) != 0)
 		return r;
 	*out = strdup(answer);
-	if (*out != NULL && !echo) {
+	if (*out != NULL) {
 		attempt_clear(a, false);
 		a->typed = strdup(answer);
 	}
@@ -495,25 +500,35 @@ static int password_cb(void *ctx, const char *user, const char *host, char **out
 {
 	g_autofree char *q = g_strdup_printf("%s@%s's password: ", user, host);
 
-	return password_answer(ctx, q, false, out);
+	return password_answer(ctx, q, out);
 }
 
+/*
+ * Keyboard-interactive (RFC 4256 §3.2): the session's password answers the
+ * usual single hidden prompt (once per connection); otherwise prompt_kbdint
+ * shows the server's name, instruction and prompts (control characters
+ * replaced) and asks with the server's echo flags.
+ */
 static int kbdint_cb(void *ctx, const char *name, const char *instruction, uint32_t n,
 		     const char *const *prompts, const bool *echo, char **answers)
 {
 	struct auth_attempt *a = ctx;
+	struct prompt_ctx pc = { .batch_mode = a->s->cfg->batch_mode || a->s->noninteractive };
 	int r;
 
-	if (instruction != NULL && *instruction != '\0' && n > 0 && !a->s->cfg->batch_mode && a->s->password == NULL)
-		fprintf(stderr, "%s\n", instruction);
-	for (uint32_t i = 0; i < n; i++) {
-		/* A stored password answers only the usual single password prompt. */
-		if (a->s->password != NULL && (n != 1 || echo[i]))
+	if (n == 0)
+		return 0;
+	if (a->s->password != NULL) {
+		if (n != 1 || echo[0])
 			return ERR_AUTH_FAILED;
-		if ((r = password_answer(a, prompts[i], echo[i], &answers[i])) != 0)
-			return r;
+		return password_answer(a, prompts[0], &answers[0]);
 	}
-	(void)name;
+	if ((r = prompt_kbdint(&pc, name, instruction, n, prompts, echo, answers)) != 0)
+		return r;
+	if (n == 1 && !echo[0] && answers[0] != NULL) {
+		attempt_clear(a, false);
+		a->typed = strdup(answers[0]);
+	}
 	return 0;
 }
 
