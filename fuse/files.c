@@ -533,11 +533,8 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 			g_ptr_array_add(resend, l->data);
 		g_mutex_unlock(&f->lock);
 		sftpfs_link_unref(old);
-		if (resend->len > 0)
-			log_info(LOG_CAT_GENERAL, "%s: reopened; sending %u unacknowledged writes again", remote,
-				 resend->len);
-		else
-			log_verbose(LOG_CAT_GENERAL, "%s: reopened", remote);
+		log_info(LOG_CAT_GENERAL, "%s: reopened after reconnecting; %u unacknowledged writes sent again",
+			 remote, resend->len);
 		/* Records sent here cannot be freed before their callbacks,
 		 * and only those free them. */
 		r = 0;

@@ -38,6 +38,17 @@
 static __thread struct sftpfs_link *held[HELD_MAX];
 static __thread unsigned n_held;
 static __thread gint64 op_deadline; /* 0 outside an operation */
+static __thread bool op_retrying;   /* the operation runs again after a lost connection */
+
+void sftpfs_op_set_retrying(bool on)
+{
+	op_retrying = on;
+}
+
+bool sftpfs_op_retrying(void)
+{
+	return op_retrying;
+}
 
 struct reconnect_job {
 	struct sftpfs *fs;
@@ -54,6 +65,7 @@ void sftpfs_link_unref(struct sftpfs_link *l)
 {
 	if (l == NULL || !g_atomic_int_dec_and_test(&l->refs))
 		return;
+	g_atomic_int_set(&l->closing, 1); /* our own close is no fault */
 	remote_close_client(l->fs->remote, l->client);
 	g_free(l);
 }
@@ -108,6 +120,7 @@ bool sftpfs_op_end(void)
 	bool lost = sftpfs_op_drop();
 
 	op_deadline = 0;
+	op_retrying = false;
 	return lost;
 }
 
@@ -121,6 +134,44 @@ unsigned sftpfs_pick_slot(struct sftpfs *fs)
 	s = fs->next_slot++ % fs->n_slots;
 	g_mutex_unlock(&fs->lock);
 	return s;
+}
+
+static void start_reconnect_locked(struct sftpfs *fs, unsigned slot);
+
+/* Marks the slot's link down (lock held): logged and counted once. */
+static void mark_down_locked(struct sftpfs *fs, struct sftpfs_slot *s, unsigned slot, int err)
+{
+	if (s->down_since != 0)
+		return;
+	s->down_since = g_get_monotonic_time();
+	fs->faults++;
+	log_info(LOG_CAT_GENERAL, "connection %u to %s lost: %s; %u faults so far", slot + 1, fs->opts->host,
+		 err_str(err), fs->faults);
+}
+
+/*
+ * The client's shutdown callback (on the connection's I/O thread): the fault
+ * is logged when it happens, and reconnecting starts at once, so the link is
+ * often back before the next operation needs it.
+ */
+static void link_lost(void *ctx, int err)
+{
+	struct sftpfs_link *l = ctx;
+	struct sftpfs *fs = l->fs;
+	struct sftpfs_slot *s;
+
+	if (g_atomic_int_get(&l->closing))
+		return;
+	g_mutex_lock(&fs->lock);
+	s = &fs->slots[l->slot];
+	if (s->cur == l && !fs->stopping) {
+		mark_down_locked(fs, s, l->slot, err != 0 ? err : ERR_CONN_CLOSED);
+		if (fs->mounted && fs->opts->reconnect && remote_can_reconnect(fs->remote) && !s->connecting) {
+			s->last_demand = g_get_monotonic_time();
+			start_reconnect_locked(fs, l->slot);
+		}
+	}
+	g_mutex_unlock(&fs->lock);
 }
 
 /* A new link for slot (no lock held). The mount's first connection also
@@ -164,6 +215,7 @@ static int open_link(struct sftpfs *fs, unsigned slot, struct sftpfs_link **out)
 	l->fs = fs;
 	l->client = c;
 	l->slot = slot;
+	sftp_client_set_shutdown_callback(c, link_lost, l);
 	*out = l;
 	return 0;
 }
@@ -303,12 +355,8 @@ int sftpfs_slot_link(struct sftpfs *fs, unsigned slot, gint64 deadline, struct s
 			g_mutex_unlock(&fs->lock);
 			return 0;
 		}
-		if (l != NULL && s->down_since == 0) {
-			s->down_since = g_get_monotonic_time();
-			fs->faults++;
-			log_info(LOG_CAT_GENERAL, "connection %u to %s lost: %s; %u faults so far", slot + 1,
-				 fs->opts->host, err_str(sftp_client_error(l->client)), fs->faults);
-		}
+		if (l != NULL)
+			mark_down_locked(fs, s, slot, sftp_client_error(l->client));
 		if (fs->stopping || (l != NULL && !(fs->opts->reconnect && remote_can_reconnect(fs->remote)))) {
 			g_mutex_unlock(&fs->lock);
 			return ERR_CONN_CLOSED;

@@ -36,6 +36,13 @@ if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)
 endif
 
+# Fault injection (issue 9): reconnects through tests/tools/fault-proxy.
+RECONNECT_INTEGRATION_TESTS = tests/integration/daemon-reconnect.bats
+EXTRA_DIST += $(RECONNECT_INTEGRATION_TESTS)
+if HAVE_BATS
+TESTS += $(RECONNECT_INTEGRATION_TESTS)
+endif
+
 # Manual page (installed by make install) and its check against --help.
 dist_man_MANS += man/sftpfs.1
 TESTS += tests/unit/daemon-docs.sh

@@ -78,6 +78,16 @@ static int refine_exists(struct sftp_client *c, const char *remote, int r)
 	return r;
 }
 
+/* refine_exists with a client of the mount. */
+static int refine_exists_any(struct sftpfs *fs, const char *remote, int r)
+{
+	struct sftp_client *c = NULL;
+
+	if (sftpfs_client(fs, &c) != 0)
+		return r;
+	return refine_exists(c, remote, r);
+}
+
 /* 1 directory, 0 something else, negative code if it cannot be seen. */
 static int is_dir(struct sftp_client *c, const char *remote)
 {
@@ -600,6 +610,36 @@ static uint32_t pflags_of(int flags)
 	return p;
 }
 
+/* How recent a file found by a retried exclusive create must be to be taken
+ * as the one the lost first attempt made. */
+#define EXCL_RETRY_WINDOW_S 60
+
+/*
+ * An exclusive create whose reply was lost with the connection, run again,
+ * finds the file it made (EEXIST). SFTP has no create verifier (NFSv3 keeps
+ * one in the file's times), so the file counts as ours when it is an empty
+ * regular file modified within the last minute; see opwrap.c.
+ */
+static bool own_exclusive_create(struct sftpfs *fs, const char *remote, int r)
+{
+	struct sftp_client *c = NULL;
+	struct sftp_attrs a = { 0 };
+	time_t now = time(NULL);
+	bool ours = false;
+
+	if (sftpfs_errno(refine_exists_any(fs, remote, r)) != EEXIST || sftpfs_client(fs, &c) != 0)
+		return false;
+	if (sftp_lstat(c, remote, &a) == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) && S_ISREG(a.permissions) &&
+	    (a.flags & SFTP_ATTR_SIZE) && a.size == 0 && (a.flags & SFTP_ATTR_ACMODTIME) &&
+	    (time_t)a.mtime + EXCL_RETRY_WINDOW_S >= now)
+		ours = true;
+	sftp_attrs_clear(&a);
+	if (ours)
+		log_info(LOG_CAT_GENERAL, "%s: exclusive create retried after a lost connection; taking the new file",
+			 remote);
+	return ours;
+}
+
 static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi, bool create)
 {
 	struct sftpfs *fs = sftpfs_get();
@@ -619,6 +659,8 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	if ((pflags & SFTP_FXF_TRUNC) && (r = sftpfs_files_drain_path(fs, path)) != 0)
 		return neg(r);
 	r = sftpfs_file_open(fs, path, pflags, create ? &a : NULL, false, &f);
+	if (r != 0 && (pflags & SFTP_FXF_EXCL) && sftpfs_op_retrying() && own_exclusive_create(fs, remote, r))
+		r = sftpfs_file_open(fs, path, pflags & ~(SFTP_FXF_EXCL | SFTP_FXF_CREAT), NULL, false, &f);
 	if (r != 0) {
 		if (sftpfs_client(fs, &c) != 0)
 			return neg(r);

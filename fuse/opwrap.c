@@ -14,7 +14,8 @@
  * mknod, symlink or link that finds the name there (EEXIST), and a retried
  * unlink, rmdir or rename that finds the name gone (ENOENT), succeed.
  * Writes are never run again here: files.c keeps and resends them itself,
- * and flush, fsync and release wait for them.
+ * and flush, fsync and release wait for them (fsync's own FSYNC request is
+ * sent again).
  */
 #include "config.h"
 
@@ -53,6 +54,7 @@ static bool may_retry(const struct sftpfs *fs, gint64 deadline)
 				break;                                                                     \
 			log_verbose(LOG_CAT_GENERAL, "%s: connection lost, trying again", name);         \
 			retried_ = true;                                                                   \
+			sftpfs_op_set_retrying(true);                                                      \
 		}                                                                                          \
 		sftpfs_op_end();                                                                           \
 		if (retried_ && (done) != 0 && r_ == -(type)(done))                                        \
@@ -163,7 +165,9 @@ static int w_release(const char *path, struct fuse_file_info *fi)
 
 static int w_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	ONCE(int, impl->fsync(path, datasync, fi));
+	/* Pending writes are files.c's; the FSYNC request itself may be
+	 * sent again. */
+	RUN(int, "fsync", impl->fsync(path, datasync, fi), 0);
 }
 
 static int w_opendir(const char *path, struct fuse_file_info *fi)

@@ -39,6 +39,7 @@ struct sftpfs_file;
  */
 struct sftpfs_link {
 	gint refs;
+	gint closing;    /* set when we close it ourselves (atomic) */
 	struct sftpfs *fs;
 	struct sftp_client *client;
 	unsigned slot;   /* index in sftpfs.slots */
@@ -151,6 +152,10 @@ void sftpfs_op_begin(const struct sftpfs *fs);
 /* Drops the references the calling thread holds; returns true if one of
  * them was a link that died meanwhile (the operation may be retried). */
 bool sftpfs_op_drop(void);
+/* Set by the wrapper while an operation runs again after its connection
+ * was lost (its first request may have been carried out). */
+void sftpfs_op_set_retrying(bool on);
+bool sftpfs_op_retrying(void);
 /* sftpfs_op_drop, and the operation's deadline is over. */
 bool sftpfs_op_end(void);
 /* The deadline (monotonic us) of an operation starting now. */

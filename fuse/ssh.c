@@ -853,6 +853,7 @@ static void session_params(struct ssh_session *s, struct auth_attempt *a, struct
 	p->server_alive_count_max = c->server_alive_count_max > 0 ? (unsigned)c->server_alive_count_max
 								  : SFTPFS_ALIVE_COUNT_DEFAULT;
 	p->connect_timeout = c->connect_timeout > 0 ? (unsigned)c->connect_timeout : 0;
+	p->tcp_keepalive = c->tcp_keepalive != 0;
 	p->address_family = address_family_of(c->address_family);
 	p->bind_address = c->bind_address;
 }

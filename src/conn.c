@@ -625,6 +625,13 @@ int conn_open(const struct conn_params *p, struct conn **out)
 		   0) {
 		goto out;
 	}
+	if (p->tcp_keepalive) {
+		int one = 1;
+
+		/* Not fatal: a ProxyCommand's socketpair has no TCP keepalive. */
+		if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0)
+			log_debug(LOG_CAT_IO, "SO_KEEPALIVE: %s", strerror(errno));
+	}
 	memset(&tc, 0, sizeof(tc));
 	tc.kex_algs = kex;
 	tc.hostkey_algs = hk;

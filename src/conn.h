@@ -72,6 +72,7 @@ struct conn_params {
 	unsigned server_alive_interval;  /* ServerAliveInterval seconds (0 = off) */
 	unsigned server_alive_count_max; /* ServerAliveCountMax (0 = 3) */
 	unsigned connect_timeout;        /* ConnectTimeout seconds (0 = system) */
+	bool tcp_keepalive;              /* TCPKeepAlive: SO_KEEPALIVE on the socket */
 	int address_family;              /* AddressFamily: AF_UNSPEC, AF_INET, AF_INET6 */
 	const char *bind_address;        /* BindAddress (NULL = any) */
 	int fd;                          /* >= 0: an already connected stream (ProxyCommand); taken over */

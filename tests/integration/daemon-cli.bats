@@ -264,14 +264,33 @@ teardown() {
 	[ "$(cat "$M/late.txt")" = late ]
 }
 
-@test "a lost connection: operations fail with EIO, never hang; unmount still works" {
+# The sftp-server process serving mount $1's connection to directory $2.
+server_of() {
+	pgrep -f -x "$SFTP_SERVER_BIN" | while read -r p; do
+		[ "$(readlink "/proc/$p/cwd")" = "$1" ] && echo "$p"; done | head -n 1
+}
+
+@test "reconnect (default): the server process killed, the next access reconnects" {
 	printf alive >"$R/alive.txt"
 	daemon_mount "127.0.0.1:$R" "$M"
 	[ "$(cat "$M/alive.txt")" = alive ]
+	server=$(server_of "$R")
+	[ -n "$server" ]
+	kill "$server"
+	sleep 0.3
+	[ "$(cat "$M/alive.txt")" = alive ]
+	printf again >"$M/again.txt"
+	[ "$(cat "$R/again.txt")" = again ]
+	[ "$(server_of "$R")" != "$server" ]
+}
+
+@test "noreconnect: a lost connection makes operations fail with EIO, never hang; unmount still works" {
+	printf alive >"$R/alive.txt"
+	daemon_mount "127.0.0.1:$R" "$M" -o noreconnect
+	[ "$(cat "$M/alive.txt")" = alive ]
 	pid=$(daemon_pid_of "$M")
 	# the sftp-server process serving this mount's TCP connection
-	server=$(pgrep -f -x "$SFTP_SERVER_BIN" | while read -r p; do
-		[ "$(readlink "/proc/$p/cwd")" = "$R" ] && echo "$p"; done | head -n 1)
+	server=$(server_of "$R")
 	[ -n "$server" ]
 	kill "$server"
 	sleep 0.3
