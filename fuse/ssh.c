@@ -285,7 +285,12 @@ static int load_identity(struct ssh_session *s, const char *raw, GArray *files)
 					r == ERR_SYSTEM ? strerror(errno) : err_str(r));
 				return r;
 			}
-			log_info(LOG_CAT_AUTH, "skipping identity %s: %s", path, err_str(r));
+			/* ssh's default list names types sftpfs does not have
+			 * (id_*_sk, id_xmss, id_dsa): no need to say so each time. */
+			if (r == ERR_KEY_TYPE_UNKNOWN)
+				log_verbose(LOG_CAT_AUTH, "skipping identity %s: %s", path, err_str(r));
+			else
+				log_info(LOG_CAT_AUTH, "skipping identity %s: %s", path, err_str(r));
 			return 0;
 		}
 		g_ptr_array_add(s->privs, priv);
