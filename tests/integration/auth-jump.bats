@@ -11,6 +11,14 @@ load lib/sshd
 load lib/fuse
 load lib/daemon
 
+# host_block NAME PORT KEY KNOWN_HOSTS [EXTRA LINE]: one Host of the
+# test's ssh_config, on loopback.
+host_block() {
+	printf 'Host %s\n\tHostName 127.0.0.1\n\tPort %s\n\tUser %s\n' "$1" "$2" "$SSHD_USER"
+	printf '\tIdentityFile %s\n\tIdentitiesOnly yes\n\tUserKnownHostsFile %s\n' "$3" "$4"
+	[ -z "${5:-}" ] || printf '\t%s\n' "$5"
+}
+
 setup_file() {
 	daemon_require
 	sshd_start
@@ -22,51 +30,16 @@ setup_file() {
 	printf 'permitopen="127.0.0.1:1" %s\n' "$(cat "$J_DIR/restricted.pub")" >>"$J_DIR/authorized_keys"
 	M=$T_DIR/mnt
 	mkdir -p "$M"
-	cat >"$T_DIR/config" <<CONF
-Host jumphost
-	HostName 127.0.0.1
-	Port $J_PORT
-	User $SSHD_USER
-	IdentityFile $J_KEY
-	IdentitiesOnly yes
-	UserKnownHostsFile $J_KNOWN
-Host restrictedjump
-	HostName 127.0.0.1
-	Port $J_PORT
-	User $SSHD_USER
-	IdentityFile $J_DIR/restricted
-	IdentitiesOnly yes
-	UserKnownHostsFile $J_KNOWN
-Host badkeyjump
-	HostName 127.0.0.1
-	Port $J_PORT
-	User $SSHD_USER
-	IdentityFile $J_KEY
-	IdentitiesOnly yes
-	UserKnownHostsFile $T_DIR/wrong_known_hosts
-	HostKeyAlgorithms ssh-ed25519
-Host target
-	HostName 127.0.0.1
-	Port $T_PORT
-	User $SSHD_USER
-	IdentityFile $T_KEY
-	IdentitiesOnly yes
-	UserKnownHostsFile $T_KNOWN
-	ProxyJump jumphost
-Host chain
-	HostName 127.0.0.1
-	Port $T_PORT
-	User $SSHD_USER
-	IdentityFile $T_KEY
-	IdentitiesOnly yes
-	UserKnownHostsFile $T_KNOWN
-	ProxyJump jumphost,$SSHD_USER@jumphost:$J_PORT
-Host *
-	GlobalKnownHostsFile /dev/null
-	StrictHostKeyChecking yes
-	BatchMode yes
-	IdentityAgent none
-CONF
+	{
+		host_block jumphost "$J_PORT" "$J_KEY" "$J_KNOWN"
+		host_block restrictedjump "$J_PORT" "$J_DIR/restricted" "$J_KNOWN"
+		host_block badkeyjump "$J_PORT" "$J_KEY" "$T_DIR/wrong_known_hosts" "HostKeyAlgorithms ssh-ed25519"
+		host_block proxiedjump "$J_PORT" "$J_KEY" "$J_KNOWN" "ProxyCommand socat - TCP:%h:%p"
+		host_block target "$T_PORT" "$T_KEY" "$T_KNOWN" "ProxyJump jumphost"
+		host_block chain "$T_PORT" "$T_KEY" "$T_KNOWN" "ProxyJump jumphost,$SSHD_USER@jumphost:$J_PORT"
+		printf 'Host *\n\tGlobalKnownHostsFile /dev/null\n\tStrictHostKeyChecking yes\n'
+		printf '\tBatchMode yes\n\tIdentityAgent none\n'
+	} >"$T_DIR/config"
 	ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/other_host"
 	printf '[127.0.0.1]:%s %s\n' "$J_PORT" "$(cut -d' ' -f1-2 "$T_DIR/other_host.pub")" >"$T_DIR/wrong_known_hosts"
 	export T_DIR T_PORT T_REMOTE T_LOG J_DIR J_PORT J_LOG M
@@ -136,6 +109,16 @@ forwards() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"port $T_PORT through jump host restrictedjump"* ]]
 	! mountpoint -q "$M"
+}
+
+@test "the first hop's own ProxyCommand is used (as ssh -J runs ssh for it)" {
+	before=$(forwards)
+	"$SFTPFS" "target:$T_REMOTE" "$M" -F "$T_DIR/config" -o ProxyJump=proxiedjump
+	wait_mounted "$M"
+	ls "$M" >/dev/null
+	[ "$(forwards)" -eq $((before + 1)) ]
+	# the ProxyCommand (socat to the jump host's port) carries the mount
+	pgrep -f "^socat - TCP:127.0.0.1:$J_PORT\$" >/dev/null
 }
 
 @test "ProxyJump=none on the command line connects directly" {
