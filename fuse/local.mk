@@ -17,6 +17,7 @@ fuse_sftpfs_SOURCES = \
 	fuse/ssh.c fuse/ssh_session.h \
 	fuse/links.c fuse/files.c fuse/opwrap.c \
 	$(DAEMON_OPTIONS_SOURCES)
+fuse_sftpfs_SOURCES += fuse/cache.c fuse/cache.h
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
@@ -57,3 +58,16 @@ tests_fuzz_fuzz_options_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_options_LDADD = $(CORE_LIBS)
 TESTS += tests/fuzz/fuzz-options.sh
 EXTRA_DIST += tests/fuzz/fuzz-options.sh tests/fuzz/corpus/options
+
+# The attribute/listing/symlink cache (issue 7): unit test with a fake clock,
+# and bats tests on real mounts.
+check_PROGRAMS += tests/unit/test-cache
+tests_unit_test_cache_SOURCES = tests/unit/test-cache.c fuse/cache.c fuse/cache.h $(DAEMON_OPTIONS_SOURCES)
+tests_unit_test_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
+tests_unit_test_cache_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+tests_unit_test_cache_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-cache
+EXTRA_DIST += tests/integration/daemon-cache.bats
+if HAVE_BATS
+TESTS += tests/integration/daemon-cache.bats
+endif

@@ -185,6 +185,11 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 		g_free(errmsg);
 		goto out;
 	}
+	if (opts->dir_cache) {
+		struct sftpfs_cache_config cc;
+		sftpfs_cache_config_from_opts(opts, &cc);
+		fs.cache = sftpfs_cache_new(&cc, NULL, NULL);
+	}
 	if (remote_new(opts, &fs.remote) != 0)
 		goto out; /* remote_new said why */
 	if (!opts->foreground && background_start(&notify_fd) != 0)
@@ -245,6 +250,7 @@ out:
 	sftpfs_files_clear(&fs);
 	remote_free(fs.remote);
 	idmap_clear(&fs);
+	sftpfs_cache_free(fs.cache);
 	g_free(fs.base);
 	return ret;
 }

@@ -54,6 +54,75 @@ static struct sftpfs_file *file_of(const struct fuse_file_info *fi)
 	return (struct sftpfs_file *)(uintptr_t)fi->fh;
 }
 
+/*
+ * An open directory whose listing was fresh in the cache at opendir holds no
+ * server handle: fi->fh is a struct cached_dir with the low bit set
+ * (allocations are aligned, so the bit is free in a struct sftpfs_file
+ * pointer). Operations given such an fi act on its path. Unlike an open
+ * file it does not follow a rename of the directory (files.c tracks only
+ * real handles): listed again after the cache expired, a renamed open
+ * directory fails with ENOENT.
+ */
+struct cached_dir {
+	char *path;
+	bool listed; /* readdir gave the listing once */
+};
+#define CACHED_DIR_TAG 1u
+
+static struct cached_dir *cached_dir_of(const struct fuse_file_info *fi)
+{
+	if (fi == NULL || !(fi->fh & CACHED_DIR_TAG))
+		return NULL;
+	return (struct cached_dir *)(uintptr_t)(fi->fh & ~(uint64_t)CACHED_DIR_TAG);
+}
+
+/* fi, or NULL (and *path set) when it stands for a cached directory. */
+static struct fuse_file_info *real_fi(struct fuse_file_info *fi, const char **path)
+{
+	struct cached_dir *d = cached_dir_of(fi);
+
+	if (d == NULL)
+		return fi;
+	if (*path == NULL)
+		*path = d->path;
+	return NULL;
+}
+
+/* A copy of f's mount-relative path (renames change it under files_lock). */
+static char *file_path_dup(struct sftpfs_file *f)
+{
+	char *p;
+
+	g_mutex_lock(&f->fs->files_lock);
+	p = g_strdup(f->path);
+	g_mutex_unlock(&f->fs->files_lock);
+	return p;
+}
+
+/* True when path is open for writing here: its attributes must come from
+ * the server after the pending writes (a listing may have cached them
+ * while the writes were still queued). */
+static bool open_for_writing(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *a;
+	bool r = false;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, path);
+	for (guint i = 0; a != NULL && i < a->len && !r; i++)
+		r = (((struct sftpfs_file *)g_ptr_array_index(a, i))->pflags & SFTP_FXF_WRITE) != 0;
+	g_mutex_unlock(&fs->files_lock);
+	return r;
+}
+
+/* f's contents or attributes changed (cache.h; the cache lock is a leaf). */
+static void invalidate_file(struct sftpfs_file *f)
+{
+	g_mutex_lock(&f->fs->files_lock);
+	sftpfs_cache_invalidate(f->fs, f->path);
+	g_mutex_unlock(&f->fs->files_lock);
+}
+
 static int neg(int err)
 {
 	return -sftpfs_errno(err);
@@ -126,16 +195,35 @@ static void attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, s
 	}
 }
 
+/*
+ * Attributes by path come from the cache when it can answer (cache.h; a
+ * write through the mount drops the entry, so pending writes are never
+ * hidden); what the server says is stored for the next time. An open
+ * directory stands for its path.
+ */
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	struct sftp_attrs a = { 0 };
+	struct sftpfs_file *f = NULL;
 	g_autofree char *remote = NULL;
+	g_autofree char *fpath = NULL;
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
-	if (fi != NULL && fi->fh != 0 && !(fs->opts->workarounds & WORKAROUND_FSTAT)) {
-		struct sftpfs_file *f = file_of(fi);
+	fi = real_fi(fi, &path);
+	f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
+
+	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
+		if (path == NULL)
+			path = fpath = file_path_dup(f);
+		f = NULL;
+	}
+	if (f == NULL && fs->cache != NULL && path != NULL && !open_for_writing(fs, path) &&
+	    sftpfs_cache_get_attr(fs->cache, path, st, &r))
+		return neg(r);
+	if (f != NULL) {
 		struct sftp_handle h;
 
 		/* The size and times must include our pending writes. */
@@ -149,8 +237,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		remote = rpath(fs, path);
 		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
 	}
-	if (r == 0)
+	if (r == 0) {
 		attrs_to_stat(fs, &a, st);
+		if (path != NULL)
+			sftpfs_cache_put_attr(fs->cache, path, st, gen);
+	} else if (r == ERR_NO_SUCH_FILE && f == NULL) {
+		sftpfs_cache_put_negative(fs->cache, path, gen);
+	}
 	sftp_attrs_clear(&a);
 	return neg(r);
 }
@@ -161,10 +254,115 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	struct sftpfs_file *f = NULL;
 	int r;
 
+	if (sftpfs_cache_has_dir(fs->cache, path)) {
+		/* Listed recently: readdir answers from the cache and asks
+		 * the server only if the listing expires first. */
+		struct cached_dir *d = g_malloc0(sizeof(*d));
+
+		d->path = g_strdup(path);
+		fi->fh = (uint64_t)(uintptr_t)d | CACHED_DIR_TAG;
+		return 0;
+	}
 	if ((r = sftpfs_file_open(fs, path, 0, NULL, true, &f)) != 0)
 		return neg(r);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
+}
+
+/*
+ * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
+ * same handle while the caller waits for its own, so a directory of one
+ * batch plus the final EOF costs one round trip instead of two, and a large
+ * one half as many. The server answers requests on one handle in order
+ * (filexfer-02 §6.1 lets a client send several before the replies), each
+ * READDIR returning the next batch or EOF; batch order does not matter.
+ */
+struct dir_batch {
+	int r;
+	struct sftp_names n;
+};
+
+struct dir_ahead {
+	struct sftp_client *client;
+	const struct sftp_handle *handle;
+	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
+};
+
+static bool batch_last(int r, const struct sftp_names *n)
+{
+	return r != 0 || n->count == 0;
+}
+
+static void *dir_ahead_run(void *p)
+{
+	struct dir_ahead *a = p;
+	bool last;
+
+	do {
+		struct dir_batch *b = g_malloc0(sizeof(*b));
+
+		b->r = sftp_readdir(a->client, a->handle, &b->n);
+		last = batch_last(b->r, &b->n);
+		g_async_queue_push(a->batches, b);
+	} while (!last);
+	return NULL;
+}
+
+/* Keeps one reply: a batch goes to out (which takes the names), the end or
+ * an error is noted. */
+static void take_batch(GArray *out, int r, struct sftp_names *n, bool *eof, int *err)
+{
+	if (!batch_last(r, n)) {
+		g_array_append_val(out, *n);
+		return;
+	}
+	if (r == ERR_EOF || r == 0)
+		*eof = true;
+	else if (*err == 0)
+		*err = r;
+	sftp_names_clear(n);
+}
+
+/* Every remaining batch of an open directory handle, two READDIRs in flight. */
+static int read_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out)
+{
+	struct dir_ahead ahead = { .client = c, .handle = h, .batches = g_async_queue_new() };
+	GThread *thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
+	bool eof = false, ahead_done = thread == NULL;
+	int err = 0;
+
+	while (!eof && err == 0) {
+		struct sftp_names n = { 0 };
+		int r = sftp_readdir(c, h, &n);
+
+		take_batch(out, r, &n, &eof, &err);
+		/* The thread's request went out with ours: take its reply. */
+		if (!ahead_done) {
+			struct dir_batch *b = g_async_queue_pop(ahead.batches);
+
+			ahead_done = batch_last(b->r, &b->n);
+			take_batch(out, b->r, &b->n, &eof, &err);
+			g_free(b);
+		}
+	}
+	while (!ahead_done) {
+		struct dir_batch *b = g_async_queue_pop(ahead.batches);
+
+		ahead_done = batch_last(b->r, &b->n);
+		take_batch(out, b->r, &b->n, &eof, &err);
+		g_free(b);
+	}
+	if (thread != NULL)
+		g_thread_join(thread);
+	g_async_queue_unref(ahead.batches);
+	return err;
+}
+
+static void clear_batches(GArray *out)
+{
+	for (guint i = 0; i < out->len; i++)
+		sftp_names_clear(&g_array_index(out, struct sftp_names, i));
+	g_array_set_size(out, 0);
 }
 
 /* The whole listing; read again from the start on a reopened handle if the
@@ -176,77 +374,151 @@ static int read_listing(struct sftpfs_file *f, GArray *out)
 	int r;
 
 	for (;;) {
-		struct sftp_names n = { 0 };
-
 		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 			return r;
-		if (prev != NULL && c != prev) {
-			/* A reopened handle starts over. */
-			for (guint i = 0; i < out->len; i++)
-				sftp_names_clear(&g_array_index(out, struct sftp_names, i));
-			g_array_set_size(out, 0);
-		}
+		if (prev != NULL && c != prev)
+			clear_batches(out); /* a reopened handle starts over */
 		prev = c;
-		r = sftp_readdir(c, &h, &n);
-		if (r == ERR_EOF || (r == 0 && n.count == 0)) {
-			sftp_names_clear(&n);
+		if ((r = read_batches(c, &h, out)) == 0)
 			return 0;
-		}
-		if (r != 0) {
-			sftp_names_clear(&n);
-			if (sftp_client_error(c) != 0)
-				continue; /* the next handle call reconnects or fails */
+		if (sftp_client_error(c) == 0)
 			return r;
-		}
-		g_array_append_val(out, n);
+		/* the next handle call reconnects or fails */
 	}
 }
 
+/* The listing on a handle of its own (a second readdir of one open
+ * directory, after rewinddir: the first handle is at its end). */
+static int read_listing_again(struct sftpfs *fs, const char *path, GArray *out)
+{
+	struct sftp_client *c = NULL;
+	g_autofree char *remote = rpath(fs, path);
+	struct sftp_handle h;
+	int r, cr;
+
+	if ((r = sftpfs_client(fs, &c)) != 0 || (r = sftp_opendir(c, remote, &h)) != 0)
+		return r;
+	r = read_batches(c, &h, out);
+	if ((cr = sftp_close(c, &h)) != 0)
+		log_debug(LOG_CAT_FUSE, "closing directory %s: %s", path, err_str(cr));
+	return r;
+}
+
+/* Fills one entry; st NULL when its attributes are unknown. */
+static int fill_entry(struct sftpfs *fs, void *dbuf, fuse_fill_dir_t filler, const char *name,
+		      const struct stat *st, enum fuse_readdir_flags flags)
+{
+	struct stat zero = { 0 };
+	enum fuse_fill_dir_flags ff = 0;
+	bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+
+	if (st == NULL) {
+		if (dot)
+			zero.st_mode = S_IFDIR;
+		st = &zero;
+	} else if ((flags & FUSE_READDIR_PLUS) && st->st_mode != 0 &&
+		   !(fs->opts->follow_symlinks && S_ISLNK(st->st_mode))) {
+		/* With follow_symlinks a link's lstat would be wrong; let
+		 * the kernel ask getattr instead. */
+		ff = FUSE_FILL_DIR_PLUS;
+	}
+	/* libfuse gives "." and ".." inode 0 unless we do, and readdir(3)
+	 * skips entries with inode 0. */
+	if (dot) {
+		zero = *st;
+		zero.st_ino = FUSE_UNKNOWN_INO_DOT;
+		st = &zero;
+	}
+	return filler(dbuf, name, st, 0, ff) != 0 ? ERR_ALLOC_FAIL : 0;
+}
+
+/* Fills from a fresh cached listing of path, with the cached attributes
+ * (readdirplus without a round trip). False if none is cached. */
+static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse_fill_dir_t filler,
+			   enum fuse_readdir_flags flags, int *r)
+{
+	GPtrArray *v = sftpfs_cache_get_dir(fs->cache, path);
+
+	*r = 0;
+	if (v == NULL)
+		return false;
+	for (guint i = 0; i < v->len && *r == 0; i++) {
+		const struct sftpfs_cache_dirent *e = g_ptr_array_index(v, i);
+		*r = fill_entry(fs, dbuf, filler, e->name, e->has_attr ? &e->st : NULL, flags);
+	}
+	g_ptr_array_unref(v);
+	return true;
+}
+
+/*
+ * Offset 0 mode: libfuse buffers the whole listing, so each call lists the
+ * directory from the start. A fresh cached listing answers without a
+ * request; a listing read from the server is stored with every entry's
+ * attributes (READDIR carries lstat attributes, filexfer-02 §7, so a
+ * following `ls -l` needs no per-file requests).
+ */
 static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct sftpfs *fs = sftpfs_get();
-	struct sftpfs_file *f = file_of(fi);
-	GArray *batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
+	struct cached_dir *d = cached_dir_of(fi);
+	struct sftpfs_file *f = d == NULL ? file_of(fi) : NULL;
+	g_autofree char *dpath = d != NULL ? g_strdup(d->path) : file_path_dup(f);
+	bool *listed = d != NULL ? &d->listed : &f->listed;
+	GArray *batches;
+	struct sftpfs_cache_dir *listing = NULL;
+	uint64_t gen;
 	int r;
 
-	/* Offset 0 mode: libfuse buffers the whole listing for us. */
-	r = read_listing(f, batches);
+	(void)path;
+	(void)offset;
+	if (readdir_cached(fs, dpath, dbuf, filler, flags, &r))
+		return neg(r);
+	gen = sftpfs_cache_generation(fs->cache);
+	batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
+	/* The kernel does not call readdir twice at once on one directory. */
+	r = f == NULL || *listed ? read_listing_again(fs, dpath, batches) : read_listing(f, batches);
+	*listed = true;
+	if (r == 0 && fs->cache != NULL)
+		listing = sftpfs_cache_dir_new();
 	for (guint b = 0; r == 0 && b < batches->len; b++) {
 		const struct sftp_names *n = &g_array_index(batches, struct sftp_names, b);
 
-		for (size_t i = 0; i < n->count; i++) {
+		for (size_t i = 0; r == 0 && i < n->count; i++) {
 			const struct sftp_name *e = &n->v[i];
+			bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
 			struct stat st;
-			enum fuse_fill_dir_flags ff = 0;
 
-			attrs_to_stat(fs, &e->attrs, &st);
-			/* With follow_symlinks a link's lstat would be wrong; let
-			 * the kernel ask getattr instead. */
-			if ((flags & FUSE_READDIR_PLUS) && (e->attrs.flags & SFTP_ATTR_PERMISSIONS) &&
-			    !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode)))
-				ff = FUSE_FILL_DIR_PLUS;
-			/* libfuse gives "." and ".." inode 0 unless we do, and
-			 * readdir(3) skips entries with inode 0. */
-			if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0)
-				st.st_ino = FUSE_UNKNOWN_INO_DOT;
-			if (filler(dbuf, e->name, &st, 0, ff) != 0) {
-				r = ERR_ALLOC_FAIL;
-				break;
+			attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
+			r = fill_entry(fs, dbuf, filler, e->name, &st, flags);
+			if (listing == NULL)
+				continue;
+			sftpfs_cache_dir_add(listing, e->name);
+			if (!dot && st.st_mode != 0 && !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
+				g_autofree char *child = strcmp(dpath, "/") == 0 ? g_strconcat("/", e->name, NULL)
+										  : g_strconcat(dpath, "/", e->name, NULL);
+				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
 			}
 		}
 	}
-	for (guint b = 0; b < batches->len; b++)
-		sftp_names_clear(&g_array_index(batches, struct sftp_names, b));
+	if (r == 0 && listing != NULL)
+		sftpfs_cache_put_dir(fs->cache, dpath, g_steal_pointer(&listing), gen);
+	sftpfs_cache_dir_free(listing);
+	clear_batches(batches);
 	g_array_unref(batches);
-	(void)path;
-	(void)offset;
 	return neg(r);
 }
 
 static int op_releasedir(const char *path, struct fuse_file_info *fi)
 {
+	struct cached_dir *d = cached_dir_of(fi);
+
 	(void)path;
+	if (d != NULL) {
+		g_free(d->path);
+		g_free(d);
+		return 0;
+	}
 	return neg(sftpfs_file_release(file_of(fi)));
 }
 
@@ -261,6 +533,8 @@ static int op_mkdir(const char *path, mode_t mode)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_mkdir(c, remote, &a);
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, path, true);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -274,6 +548,8 @@ static int op_rmdir(const char *path)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_rmdir(c, remote);
+	if (r == 0)
+		sftpfs_cache_removed(fs->cache, path);
 	if (generic_failure(r)) {
 		/* rmdir(2): ENOTDIR for a non-directory, else it was not empty. */
 		d = is_dir(c, remote);
@@ -295,6 +571,8 @@ static int op_unlink(const char *path)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_remove(c, remote);
+	if (r == 0)
+		sftpfs_cache_removed(fs->cache, path);
 	/* unlink(2) of a directory is EISDIR on Linux. */
 	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
 		r = ERR_IS_DIRECTORY;
@@ -340,13 +618,17 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		r = sftp_rename(c, rfrom, rto);
 		if (generic_failure(r) && is_dir(c, rto) >= 0)
 			r = ERR_FILE_EXISTS;
-		if (r == 0)
+		if (r == 0) {
 			sftpfs_files_rename(fs, from, to);
+			sftpfs_cache_renamed(fs->cache, from, to);
+		}
 		return neg(r);
 	}
 	r = refine_rename(c, rfrom, rto, sftp_posix_rename(c, rfrom, rto));
-	if (r == 0)
+	if (r == 0) {
 		sftpfs_files_rename(fs, from, to);
+		sftpfs_cache_renamed(fs->cache, from, to);
+	}
 	return neg(r);
 }
 
@@ -401,24 +683,32 @@ static int op_readlink(const char *path, char *out, size_t size)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
-	char *target = NULL;
+	g_autofree char *target = NULL;
 	g_autofree char *shown = NULL;
+	uint64_t gen;
 	int r;
 
 	if (size == 0)
 		return -EINVAL;
-	if ((r = sftpfs_client(fs, &c)) != 0)
-		return neg(r);
-	if ((r = sftp_readlink(c, remote, &target)) != 0)
-		return neg(r);
+	/* The cache keeps the target as the server sent it. */
+	target = sftpfs_cache_get_link(fs->cache, path);
+	if (target == NULL) {
+		char *t = NULL;
+
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
+		gen = sftpfs_cache_generation(fs->cache);
+		if ((r = sftp_readlink(c, remote, &t)) != 0)
+			return neg(r);
+		target = g_strdup(t);
+		free(t);
+		sftpfs_cache_put_link(fs->cache, path, target, gen);
+	}
 	if (fs->opts->contain_symlinks &&
 	    (target[0] == '/' || strcmp(target, "..") == 0 || g_str_has_prefix(target, "../") ||
-	     strstr(target, "/../") != NULL || g_str_has_suffix(target, "/.."))) {
-		free(target);
+	     strstr(target, "/../") != NULL || g_str_has_suffix(target, "/..")))
 		return -EPERM;
-	}
 	shown = fs->opts->transform_symlinks ? transform_target(fs, path, target) : g_strdup(target);
-	free(target);
 	g_strlcpy(out, shown, size);
 	return 0;
 }
@@ -433,6 +723,8 @@ static int op_symlink(const char *target, const char *linkpath)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	r = sftp_symlink(c, target, remote);
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, linkpath, false);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -451,6 +743,10 @@ static int op_link(const char *from, const char *to)
 	if (!sftp_client_has(c, SFTP_EXT_HARDLINK))
 		return -ENOSYS;
 	r = sftp_hardlink(c, rfrom, rto);
+	if (r == 0) {
+		sftpfs_cache_added(fs->cache, to, false);
+		sftpfs_cache_changed(fs->cache, from); /* its link count */
+	}
 	return neg(refine_exists(c, rto, r));
 }
 
@@ -461,7 +757,7 @@ static int op_link(const char *from, const char *to)
  * plain SETSTAT would follow. Without the extension, a symlink's attributes
  * cannot be set (EOPNOTSUPP) and other files use SETSTAT.
  */
-static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
+static int setattrs_remote(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
@@ -496,6 +792,22 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	return neg(r);
 }
 
+/* Any attempt may have changed something: the cached attributes go. */
+static int setattrs(const char *path, struct fuse_file_info *fi, const struct sftp_attrs *a)
+{
+	struct sftpfs *fs = sftpfs_get();
+	g_autofree char *fpath = NULL;
+	int r;
+
+	fi = real_fi(fi, &path);
+	r = setattrs_remote(path, fi, a);
+
+	if (path == NULL && fi != NULL && fi->fh != 0)
+		path = fpath = file_path_dup(file_of(fi));
+	sftpfs_cache_changed(fs->cache, path);
+	return r;
+}
+
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sftp_attrs a = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
@@ -511,6 +823,7 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 	g_autofree char *remote = NULL;
 	int r;
 
+	fi = real_fi(fi, &path);
 	if (fi != NULL && fi->fh != 0) {
 		struct sftp_handle h;
 
@@ -676,14 +989,28 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	return 0;
 }
 
+/* The kernel keeps its cached pages of the file when its size and mtime are
+ * those seen at the previous open (cache.h); O_TRUNC changes the file. */
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-	return open_common(path, 0, fi, false);
+	struct sftpfs *fs = sftpfs_get();
+	int r = open_common(path, 0, fi, false);
+
+	if (r == 0 && (fi->flags & O_TRUNC))
+		sftpfs_cache_changed(fs->cache, path);
+	else if (r == 0 && !fs->opts->direct_io && sftpfs_cache_keep_pages(fs->cache, path))
+		fi->keep_cache = 1;
+	return r;
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return open_common(path, mode, fi, true);
+	struct sftpfs *fs = sftpfs_get();
+	int r = open_common(path, mode, fi, true);
+
+	if (r == 0)
+		sftpfs_cache_added(fs->cache, path, false);
+	return r;
 }
 
 static int op_mknod(const char *path, mode_t mode, dev_t rdev)
@@ -699,6 +1026,7 @@ static int op_mknod(const char *path, mode_t mode, dev_t rdev)
 		return -EPERM;
 	if ((r = open_common(path, mode, &fi, true)) != 0)
 		return r;
+	sftpfs_cache_added(sftpfs_get()->cache, path, false);
 	f = file_of(&fi);
 	return neg(sftpfs_file_release(f));
 }
@@ -820,14 +1148,19 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	 * own end of file whatever offset we send, even if the file grew.
 	 * Write-behind: queued here, acknowledged later (files.c). */
 	r = sftpfs_file_write(file_of(fi), (uint64_t)offset, data, size);
+	invalidate_file(file_of(fi));
 	return r != 0 ? neg(r) : (int)size;
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
 	/* close-to-open: when close() returns, the data is on the server. */
+	int r = sftpfs_file_drain(file_of(fi));
+
 	(void)path;
-	return neg(sftpfs_file_drain(file_of(fi)));
+	if (file_of(fi)->pflags & SFTP_FXF_WRITE)
+		invalidate_file(file_of(fi)); /* attributes cached while writes were pending */
+	return neg(r);
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -921,6 +1254,7 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	if (n == 0)
 		return 0;
 	r = sftp_copy_data(cin, &hin, (uint64_t)off_in, n, &hout, (uint64_t)off_out);
+	invalidate_file(out);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 
@@ -935,12 +1269,18 @@ static int op_access(const char *path, int mask)
 	unsigned bits;
 	int r;
 
-	if ((r = sftpfs_client(fs, &c)) != 0)
+	/* Cached attributes answer unless they are a symlink's (access
+	 * follows links; the cache holds lstat attributes). */
+	if (!sftpfs_cache_get_attr(fs->cache, path, &st, &r) || (r == 0 && S_ISLNK(st.st_mode))) {
+		if ((r = sftpfs_client(fs, &c)) != 0)
+			return neg(r);
+		if ((r = sftp_stat(c, remote, &a)) != 0)
+			return neg(r);
+		attrs_to_stat(fs, &a, &st);
+		sftp_attrs_clear(&a);
+	} else if (r != 0) {
 		return neg(r);
-	if ((r = sftp_stat(c, remote, &a)) != 0)
-		return neg(r);
-	attrs_to_stat(fs, &a, &st);
-	sftp_attrs_clear(&a);
+	}
 	if (mask == F_OK)
 		return 0;
 	/* The permission check a local file system makes, on the attributes
@@ -981,6 +1321,41 @@ static int op_removexattr(const char *path, const char *name)
 	return -ENOTSUP;
 }
 
+/* Longest time the kernel keeps names and attributes with the cache on: a
+ * change made elsewhere shows within the dcache timeout plus this. */
+#define KERNEL_CACHE_MAX_S 1.0
+
+static bool user_fuse_option(const struct sftpfs *fs, const char *prefix)
+{
+	for (guint i = 0; i < fs->opts->fuse_options->len; i++) {
+		if (g_str_has_prefix(g_ptr_array_index(fs->opts->fuse_options, i), prefix))
+			return true;
+	}
+	return false;
+}
+
+/* Kernel name, attribute and negative-lookup caching follows the daemon's
+ * cache: short with dir_cache=yes, none with dir_cache=no (every stat then
+ * reaches the server), unless given as libfuse options. */
+static void kernel_cache_config(const struct sftpfs *fs, struct fuse_config *cfg)
+{
+	struct sftpfs_cache_config cc;
+	double t = 0;
+
+	if (fs->cache != NULL) {
+		sftpfs_cache_config_from_opts(fs->opts, &cc);
+		t = (double)cc.stat_timeout_us / 1e6;
+		if (t > KERNEL_CACHE_MAX_S)
+			t = KERNEL_CACHE_MAX_S;
+	}
+	if (!user_fuse_option(fs, "entry_timeout="))
+		cfg->entry_timeout = t;
+	if (!user_fuse_option(fs, "attr_timeout="))
+		cfg->attr_timeout = t;
+	if (!user_fuse_option(fs, "negative_timeout="))
+		cfg->negative_timeout = t;
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct sftpfs *fs = fuse_get_context()->private_data;
@@ -992,6 +1367,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	if (fs->opts->direct_io)
 		cfg->direct_io = 1;
+	kernel_cache_config(fs, cfg);
 	/* Large requests: a 1 MiB write becomes several pipelined WRITEs,
 	 * a 1 MiB read several READs in flight (op_read). */
 	if (conn->max_write < FUSE_REQUEST_MAX)

@@ -23,6 +23,7 @@
 #include <fuse.h>
 #include <glib.h>
 
+#include "cache.h"
 #include "options.h"
 #include "sftp.h"
 
@@ -89,6 +90,8 @@ struct sftpfs {
 	uint32_t remote_gid;
 	gint idmap_known;          /* remote_uid/gid learnt (atomic) */
 	GHashTable *uid_r2l, *uid_l2r, *gid_r2l, *gid_l2r; /* idmap=file */
+
+	struct sftpfs_cache *cache; /* fuse/cache.h; NULL with dir_cache=no */
 };
 
 /*
@@ -106,6 +109,7 @@ struct sftpfs_file {
 	char *path;                 /* mount-relative; updated by renames (files_lock) */
 	uint32_t pflags;            /* SFTP_FXF_* it was opened with */
 	bool is_dir;
+	bool listed;                /* directory: readdir read it once (ops.c) */
 	unsigned slot;
 
 	GMutex io_lock;             /* orders senders and reopens; taken before lock */

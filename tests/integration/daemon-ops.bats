@@ -110,7 +110,9 @@ teardown_file() {
 	mkdir "$M/d1"
 	[ -d "$R/d1" ]
 	[ "$(fsop mkdir "$M/d1")" = EEXIST ]
-	printf x >"$R/d1/f"
+	# through the mount: the server-side view of a directory this mount
+	# just made is cached (daemon-cache.bats)
+	printf x >"$M/d1/f"
 	[ "$(fsop rmdir "$M/d1")" = ENOTEMPTY ]
 	[ -f "$R/d1/f" ]
 	[ "$(fsop rmdir "$M/d1/f")" = ENOTDIR ]

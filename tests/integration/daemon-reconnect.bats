@@ -26,7 +26,13 @@ teardown_file() {
 }
 
 setup() {
-	# A test may stop sshd; every test starts with it (and its keys) up.
+	# A test may stop sshd or change its host keys; every test starts with
+	# it up with the original keys.
+	if [ -d "$SSHD_DIR/keys.orig" ]; then
+		sshd_stop_process
+		cp "$SSHD_DIR"/keys.orig/* "$SSHD_DIR/"
+		rm -rf "$SSHD_DIR/keys.orig"
+	fi
 	if ! [ -s "$SSHD_DIR/sshd.pid" ] || ! kill -0 "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null; then
 		sshd_restart
 	fi
@@ -194,7 +200,8 @@ server_size() {
 }
 
 @test "sshd back with a different host key: refused, EIO, nothing written, known_hosts named" {
-	fault_mount -o reconnect_timeout=10
+	# no cache: every lookup below must ask the server
+	fault_mount -o reconnect_timeout=10,dir_cache=no
 	ls "$M" >/dev/null
 	mkdir -p "$SSHD_DIR/keys.orig"
 	cp "$SSHD_DIR"/host_* "$SSHD_DIR/keys.orig/"
@@ -216,13 +223,11 @@ server_size() {
 	[ ! -e "$SSHD_REMOTE/intruder" ]
 	grep -q "known_hosts" "$LOG"
 	grep -q "HAS CHANGED" "$LOG"
-	# put the original keys back for the next tests
-	cp "$SSHD_DIR"/keys.orig/* "$SSHD_DIR/"
-	sshd_restart
+	# setup puts the original keys back for the next test
 }
 
 @test "server gone for good: ls fails within reconnect_timeout + 2 s and never hangs" {
-	fault_mount -o reconnect_timeout=3
+	fault_mount -o reconnect_timeout=3,dir_cache=no
 	ls "$M" >/dev/null
 	sshd_kill_all
 	wait_log "lost"

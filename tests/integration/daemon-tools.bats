@@ -30,7 +30,8 @@ teardown_file() {
 tools_mount() {
 	"$SFTPFS" "$SSHD_USER@127.0.0.1:$SSHD_REMOTE" "$1" -p "$SSHD_PORT" -F /dev/null \
 		-o "IdentityFile=$SSHD_USER_KEY,UserKnownHostsFile=$SSHD_KNOWN_HOSTS" \
-		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes
+		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes \
+		-o dcache_timeout=1
 	wait_mounted "$1"
 }
 
@@ -49,10 +50,12 @@ tools_mount() {
 }
 
 @test "sed -i and write-to-temp-then-rename" {
-	printf 'alpha\nbeta\n' >"$SSHD_REMOTE/sed.txt"
+	# written through the mount: this mount listed the directory just
+	# before, and a fresh cached listing answers ENOENT (daemon-cache.bats)
+	printf 'alpha\nbeta\n' >"$M/sed.txt"
 	sed -i 's/beta/gamma/' "$M/sed.txt"
 	[ "$(cat "$SSHD_REMOTE/sed.txt")" = "$(printf 'alpha\ngamma')" ]
-	printf 'v1\n' >"$SSHD_REMOTE/nano.txt"
+	printf 'v1\n' >"$M/nano.txt"
 	printf 'v2\n' >"$M/.nano.txt.tmp"
 	mv "$M/.nano.txt.tmp" "$M/nano.txt"
 	[ "$(cat "$SSHD_REMOTE/nano.txt")" = v2 ]
@@ -129,11 +132,12 @@ listing() {
 	tools_mount "$M2"
 	printf 'from one\n' >"$M/shared.txt"
 	[ "$(cat "$M2/shared.txt")" = "from one" ]
-	sleep 1.2 # the kernel's attribute cache (attr_timeout=1)
+	# the daemon's cache (dcache_timeout=1) and the kernel's (1 s)
+	sleep 2.2
 	printf 'from two, longer\n' >"$M2/shared.txt"
-	sleep 1.2
+	sleep 2.2
 	[ "$(cat "$M/shared.txt")" = "from two, longer" ]
 	rm "$M2/shared.txt"
-	sleep 1.2
+	sleep 2.2
 	[ ! -e "$M/shared.txt" ]
 }
