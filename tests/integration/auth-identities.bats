@@ -172,7 +172,7 @@ fp() {
 	make_askpass askpass-kept "keep me"
 	printf 'one\n' >"$SSHD_REMOTE/k.txt"
 	SSH_ASKPASS=$K/askpass-kept SSH_ASKPASS_REQUIRE=force \
-		mount_with -o "IdentityFile=$K/kept,IdentitiesOnly=yes" </dev/null
+		mount_with -o "IdentityFile=$K/kept,IdentitiesOnly=yes,dir_cache=no" </dev/null
 	wait_mounted "$M"
 	[ "$(cat "$M/k.txt")" = one ]
 	before=$(grep -c "Accepted publickey for $SSHD_USER" "$SSHD_LOG")
@@ -192,7 +192,7 @@ fp() {
 	# second is, once.
 	printf 'IdentityFile %s\nIdentityFile %s\nIdentitiesOnly yes\n' "$K/unaccepted" "$K/lazy" >"$K/lazy.conf"
 	printf 'one\n' >"$SSHD_REMOTE/l.txt"
-	CONF=$K/lazy.conf SSH_ASKPASS=$K/askpass-lazy SSH_ASKPASS_REQUIRE=force mount_with </dev/null
+	CONF=$K/lazy.conf SSH_ASKPASS=$K/askpass-lazy SSH_ASKPASS_REQUIRE=force mount_with -o dir_cache=no </dev/null
 	wait_mounted "$M"
 	[ "$(cat "$M/l.txt")" = one ]
 	[ "$(cat "$K/askpass-lazy.log")" = "Enter passphrase for key '$K/lazy': " ]

@@ -111,7 +111,8 @@ pw_check_askpass() {
 pw_check_reconnect() {
 	printf 'before the cut\n' >"$PWHOME/r.txt"
 	pw_askpass "$PW"
-	SSH_ASKPASS=$ASKPASS SSH_ASKPASS_REQUIRE=force pw_mount -o "PreferredAuthentications=$1" </dev/null
+	# (no attribute cache: the read after the cut must reach the server)
+	SSH_ASKPASS=$ASKPASS SSH_ASKPASS_REQUIRE=force pw_mount -o "PreferredAuthentications=$1,dir_cache=no" </dev/null
 	wait_mounted "$M"
 	[ "$(cat "$M/r.txt")" = "before the cut" ]
 	local before
