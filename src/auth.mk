@@ -25,11 +25,13 @@ tests_tools_knownhosts_tool_SOURCES = tests/tools/knownhosts-tool.c
 tests_tools_knownhosts_tool_LDADD = $(CORE_LIBS)
 
 # Own list (tests/integration/local.mk assigns INTEGRATION_TESTS after us).
-AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats tests/integration/auth-prompt.bats
+AUTH_INTEGRATION_TESTS = tests/integration/auth-knownhosts.bats tests/integration/auth-prompt.bats \
+	tests/integration/auth-identities.bats tests/integration/auth-password.bats tests/integration/auth-kbdint.bats \
+	tests/integration/auth-jump.bats
 if HAVE_BATS
 TESTS += $(AUTH_INTEGRATION_TESTS)
 endif
-EXTRA_DIST += $(AUTH_INTEGRATION_TESTS)
+EXTRA_DIST += $(AUTH_INTEGRATION_TESTS) tests/integration/lib/password.bash
 
 noinst_PROGRAMS += tests/tools/prompt-tool
 tests_tools_prompt_tool_SOURCES = tests/tools/prompt-tool.c

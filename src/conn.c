@@ -48,7 +48,8 @@ struct conn_stream {
 	struct conn_stream_ops ops;
 	void *ctx;
 	char *what;                     /* subsystem name, command, or direct-tcpip host */
-	bool is_exec;
+	bool is_exec;                   /* conn_exec: run what, collect its output */
+	bool exec_stream;               /* exec what, data through ops (conn_stream_open_exec) */
 	bool is_tcpip;                  /* direct-tcpip to what:port */
 	uint16_t port;
 	const uint8_t *in;              /* exec stdin (borrowed until finished) */
@@ -98,6 +99,10 @@ struct conn {
 	struct conn_info info;
 	void (*close_cb)(void *ctx, int err);
 	void *close_ctx;
+	/* Set once by the opener; run by conn_close after c is freed. */
+	void (*release)(void *arg);
+	void *release_arg;
+	struct conn *owned_jump; /* conn_own_jump: closed after c */
 };
 
 static void wake(struct conn *c)
@@ -333,7 +338,8 @@ static void st_on_open(void *ctx, int result)
 		return;
 	}
 	if (r == 0)
-		r = s->is_exec ? chan_request_exec(s->ch, s->what) : chan_request_subsystem(s->ch, s->what);
+		r = s->is_exec || s->exec_stream ? chan_request_exec(s->ch, s->what)
+						 : chan_request_subsystem(s->ch, s->what);
 	if (r != 0)
 		stream_ready(s, r);
 }
@@ -701,6 +707,10 @@ void conn_set_close_callback(struct conn *c, void (*cb)(void *ctx, int err), voi
 
 void conn_close(struct conn *c)
 {
+	void (*release)(void *);
+	void *arg;
+	struct conn *jump;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
@@ -709,7 +719,26 @@ void conn_close(struct conn *c)
 	wake(c);
 	if (c->thread_started)
 		pthread_join(c->thread, NULL);
+	release = c->release;
+	arg = c->release_arg;
+	jump = c->owned_jump;
 	conn_free(c);
+	/* The stream under c (a ProxyJump bridge) lets go of its channel
+	 * before the connection carrying that channel is closed. */
+	if (release != NULL)
+		release(arg);
+	conn_close(jump);
+}
+
+void conn_set_release(struct conn *c, void (*release)(void *arg), void *arg)
+{
+	c->release = release;
+	c->release_arg = arg;
+}
+
+void conn_own_jump(struct conn *c, struct conn *jump)
+{
+	c->owned_jump = jump;
 }
 
 void conn_get_info(struct conn *c, struct conn_info *out)
@@ -777,16 +806,22 @@ static int stream_start_and_wait(struct conn *c, struct conn_stream *s, bool wai
 	return r;
 }
 
-int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
-			       struct conn_stream **out)
+enum stream_kind { STREAM_SUBSYSTEM, STREAM_EXEC, STREAM_TCPIP };
+
+/* A data stream (ops get its bytes) on a new channel of c. */
+static int stream_open(struct conn *c, enum stream_kind kind, const char *what, uint16_t port,
+		       const struct conn_stream_ops *ops, void *ctx, struct conn_stream **out)
 {
 	struct conn_stream *s;
 	bool freed;
 	int r;
 
 	*out = NULL;
-	if ((r = stream_new(c, name, false, &s)) != 0)
+	if ((r = stream_new(c, what, false, &s)) != 0)
 		return r;
+	s->exec_stream = kind == STREAM_EXEC;
+	s->is_tcpip = kind == STREAM_TCPIP;
+	s->port = port;
 	s->ops = *ops;
 	s->ctx = ctx;
 	/* From here s belongs to c: freed by conn_close (or at once if c is dead). */
@@ -794,6 +829,29 @@ int conn_stream_open_subsystem(struct conn *c, const char *name, const struct co
 		return r;
 	*out = s;
 	return 0;
+}
+
+int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
+			       struct conn_stream **out)
+{
+	return stream_open(c, STREAM_SUBSYSTEM, name, 0, ops, ctx, out);
+}
+
+int conn_stream_open_exec(struct conn *c, const char *command, const struct conn_stream_ops *ops, void *ctx,
+			  struct conn_stream **out)
+{
+	return stream_open(c, STREAM_EXEC, command, 0, ops, ctx, out);
+}
+
+int conn_stream_exit_status(struct conn_stream *s)
+{
+	struct conn *c = s->c;
+	int status;
+
+	pthread_mutex_lock(&c->lock);
+	status = s->closed ? s->status : -1;
+	pthread_mutex_unlock(&c->lock);
+	return status;
 }
 
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
@@ -817,21 +875,7 @@ int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 int conn_stream_open_direct_tcpip(struct conn *c, const char *host, uint16_t port, const struct conn_stream_ops *ops,
 				  void *ctx, struct conn_stream **out)
 {
-	struct conn_stream *s;
-	bool freed;
-	int r;
-
-	*out = NULL;
-	if ((r = stream_new(c, host, false, &s)) != 0)
-		return r;
-	s->is_tcpip = true;
-	s->port = port;
-	s->ops = *ops;
-	s->ctx = ctx;
-	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
-		return r;
-	*out = s;
-	return 0;
+	return stream_open(c, STREAM_TCPIP, host, port, ops, ctx, out);
 }
 
 void conn_stream_detach(struct conn_stream *s)

@@ -87,6 +87,13 @@ int conn_open(const struct conn_params *p, struct conn **out) MUST_CHECK;
  */
 int conn_start_sftp(struct conn *c, struct sftp_client **out) MUST_CHECK;
 /*
+ * The same over an "exec" channel running command (an SFTP server program
+ * speaking on its stdin/stdout, like sshfs -o sftp_server=/path). When the
+ * command cannot run, the server closes the channel (its exit status is
+ * logged) and sftp_client_init fails with ERR_CONN_CLOSED.
+ */
+int conn_start_sftp_exec(struct conn *c, const char *command, struct sftp_client **out) MUST_CHECK;
+/*
  * Run a command (RFC 4254 §6.5 exec) with stdin from in (may be NULL), and
  * collect its stdout into out (may be NULL, then discarded) and its exit
  * status into *status (-1 when the server sent none). Blocking.
@@ -113,6 +120,8 @@ void conn_close(struct conn *c);
  * ignored). Close the returned connection before jump.
  */
 int conn_open_via(struct conn *jump, const struct conn_params *p, struct conn **out) MUST_CHECK;
+/* c takes jump (the connection c came through): conn_close(c) closes it after c. */
+void conn_own_jump(struct conn *c, struct conn *jump);
 
 /* Negotiated algorithms and counters, for logs and the test tool. */
 struct conn_info {

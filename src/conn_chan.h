@@ -30,6 +30,14 @@ struct conn_stream_ops {
 int conn_stream_open_subsystem(struct conn *c, const char *name, const struct conn_stream_ops *ops, void *ctx,
 			       struct conn_stream **out) MUST_CHECK;
 /*
+ * Open a session channel and run command (RFC 4254 §6.5 "exec"); its stdout
+ * is the stream's data, its stderr goes to the debug log. Blocking.
+ */
+int conn_stream_open_exec(struct conn *c, const char *command, const struct conn_stream_ops *ops, void *ctx,
+			  struct conn_stream **out) MUST_CHECK;
+/* An exec stream's exit status once its channel closed (RFC 4254 §6.10), else -1. */
+int conn_stream_exit_status(struct conn_stream *s);
+/*
  * Open a "direct-tcpip" channel (RFC 4254 §7.2) to host:port as seen from the
  * server: the byte stream of a ProxyJump hop. Blocking (not from the I/O thread).
  */
@@ -41,6 +49,11 @@ int conn_stream_open_direct_tcpip(struct conn *c, const char *host, uint16_t por
  * the channel is closed. Must be called before on_close if ctx dies first.
  */
 void conn_stream_detach(struct conn_stream *s);
+/*
+ * For the opener of c (conn_open_via): release(arg) runs in conn_close(c)
+ * after c is freed and before a jump c owns is closed.
+ */
+void conn_set_release(struct conn *c, void (*release)(void *arg), void *arg);
 /* Queue bytes toward the server; never blocks on the peer. */
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len) MUST_CHECK;
 

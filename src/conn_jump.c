@@ -7,6 +7,10 @@
  * bridged to one end of a socketpair: channel data (on the jump host's I/O
  * thread, which must not block) is queued and written by a bridge thread,
  * and the same thread reads the socketpair and queues bytes on the channel.
+ * The bridge belongs to the inner connection: conn_close() of it waits for
+ * the bridge thread (which lets go of the jump host's channel first), so
+ * the jump connection may be closed right after (or owned by the inner one,
+ * conn_own_jump).
  */
 #include "config.h"
 
@@ -35,6 +39,7 @@ struct bridge {
 	pthread_mutex_t lock;       /* protects q, closed */
 	struct buf *q;              /* channel -> socketpair */
 	bool closed;                /* on_close ran: no callback will follow */
+	bool stop;                  /* the opener gave up: end the thread */
 };
 
 static void bridge_wake(struct bridge *b)
@@ -69,8 +74,6 @@ static void bridge_on_close(void *ctx, int err)
 	pthread_mutex_unlock(&b->lock);
 }
 
-static void bridge_free(struct bridge *b);
-
 static void *bridge_thread(void *arg)
 {
 	struct bridge *b = arg;
@@ -85,6 +88,10 @@ static void *bridge_thread(void *arg)
 		pthread_mutex_lock(&b->lock);
 		closed = b->closed;
 		pending = buf_len(b->q) > 0;
+		if (b->stop) {
+			pthread_mutex_unlock(&b->lock);
+			break;
+		}
 		pthread_mutex_unlock(&b->lock);
 		if (pending)
 			p[0].events |= POLLOUT;
@@ -127,7 +134,6 @@ static void *bridge_thread(void *arg)
 	/* Stop the channel's callbacks (the jump connection outlives this one). */
 	if (!closed)
 		conn_stream_detach(b->stream);
-	bridge_free(b);
 	return NULL;
 }
 
@@ -144,6 +150,15 @@ static void bridge_free(struct bridge *b)
 	buf_free(b->q);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
+}
+
+/* conn_close of the inner connection (its end of the socketpair is closed). */
+static void bridge_release(void *arg)
+{
+	struct bridge *b = arg;
+
+	pthread_join(b->thread, NULL);
+	bridge_free(b);
 }
 
 static const struct conn_stream_ops bridge_ops = {
@@ -183,10 +198,17 @@ int conn_open_via(struct conn *jump, const struct conn_params *p, struct conn **
 		r = ERR_SYSTEM;
 		goto fail;
 	}
-	/* The bridge thread frees b when either side ends. */
-	pthread_detach(b->thread);
 	inner.fd = sv[1];
-	return conn_open(&inner, out);
+	if ((r = conn_open(&inner, out)) != 0) {
+		pthread_mutex_lock(&b->lock);
+		b->stop = true;
+		bridge_wake(b);
+		pthread_mutex_unlock(&b->lock);
+		bridge_release(b);
+		return r;
+	}
+	conn_set_release(*out, bridge_release, b);
+	return 0;
 fail:
 	if (sv[1] >= 0)
 		close(sv[1]);

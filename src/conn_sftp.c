@@ -1,6 +1,8 @@
 /*
  * conn_sftp.c - conn_start_sftp(): an SFTP client (sftp.h) wired to a
- * "subsystem sftp" session channel (RFC 4254 §6.5) of a connection.
+ * "subsystem sftp" session channel (RFC 4254 §6.5) of a connection, or
+ * (conn_start_sftp_exec) to an "exec" channel running an SFTP server
+ * program, as sshfs's -o sftp_server=/path does.
  *
  * The link between the two lives as long as either side needs it: channel
  * data goes to sftp_client_input on the I/O thread; the SFTP client's sends
@@ -46,14 +48,37 @@ static int link_on_data(void *ctx, const uint8_t *data, size_t len)
 	return r;
 }
 
+/*
+ * An exec'd server program that ended: the shell's 127 (not found) and 126
+ * (not executable) become the error SFTP requests fail with.
+ */
+static int exit_status_err(int status)
+{
+	switch (status) {
+	case 127:
+		return ERR_NO_SUCH_FILE;
+	case 126:
+		return ERR_PERMISSION_DENIED;
+	default:
+		return ERR_CONN_CLOSED;
+	}
+}
+
 static void link_on_close(void *ctx, int err)
 {
 	struct sftp_link *l = ctx;
+	struct conn_stream *s;
+	int status = -1;
 
 	pthread_mutex_lock(&l->lock);
+	s = l->stream;
 	l->stream = NULL;
 	pthread_mutex_unlock(&l->lock);
-	sftp_client_shutdown(l->sftp, err != 0 ? err : ERR_CONN_CLOSED);
+	if (s != NULL && (status = conn_stream_exit_status(s)) >= 0)
+		log_debug(LOG_CAT_SFTP, "the SFTP server program exited with status %d", status);
+	if (err == 0 || err == ERR_CONN_CLOSED)
+		err = exit_status_err(status);
+	sftp_client_shutdown(l->sftp, err);
 }
 
 /* sftp_client_free: the client goes first; cut the stream loose. */
@@ -77,7 +102,8 @@ static const struct conn_stream_ops link_ops = {
 	.on_close = link_on_close,
 };
 
-int conn_start_sftp(struct conn *c, struct sftp_client **out)
+/* A new SFTP client on a subsystem (command NULL: "sftp") or exec channel. */
+static int start_sftp(struct conn *c, const char *command, struct sftp_client **out)
 {
 	struct sftp_link *l;
 	struct conn_stream *s = NULL;
@@ -93,7 +119,9 @@ int conn_start_sftp(struct conn *c, struct sftp_client **out)
 		return ERR_ALLOC_FAIL;
 	}
 	sftp_client_set_cleanup(l->sftp, link_cleanup, l);
-	if ((r = conn_stream_open_subsystem(c, "sftp", &link_ops, l, &s)) != 0) {
+	r = command != NULL ? conn_stream_open_exec(c, command, &link_ops, l, &s)
+			    : conn_stream_open_subsystem(c, "sftp", &link_ops, l, &s);
+	if (r != 0) {
 		/* The stream (if any) saw on_close; freeing the client frees l. */
 		sftp_client_shutdown(l->sftp, r);
 		sftp_client_free(l->sftp);
@@ -104,4 +132,17 @@ int conn_start_sftp(struct conn *c, struct sftp_client **out)
 	pthread_mutex_unlock(&l->lock);
 	*out = l->sftp;
 	return 0;
+}
+
+int conn_start_sftp(struct conn *c, struct sftp_client **out)
+{
+	return start_sftp(c, NULL, out);
+}
+
+int conn_start_sftp_exec(struct conn *c, const char *command, struct sftp_client **out)
+{
+	*out = NULL;
+	if (command == NULL || *command == '\0')
+		return ERR_INVALID_ARGUMENT;
+	return start_sftp(c, command, out);
 }

@@ -335,6 +335,13 @@ static int handle_pk_ok(struct userauth *ua, struct buf *b)
 		goto out;
 	}
 	r = send_signed(ua);
+	/* A key that cannot sign after all (its passphrase was not given or was
+	 * wrong, the agent refused): go on with the next one, as ssh does. */
+	if (r == ERR_CANCELLED || r == ERR_KEY_ENCRYPTED || r == ERR_KEY_WRONG_PASSPHRASE || r == ERR_AGENT_FAILURE) {
+		log_info(LOG_CAT_AUTH, "skipping %s key: %s", ua->pk_alg, err_str(r));
+		ua->next_identity++;
+		r = next_attempt(ua);
+	}
 out:
 	free(alg);
 	return r;

@@ -163,3 +163,43 @@ EOF
 	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid" 2>/dev/null
 }
+
+# -o sftp_server over SSH, as sshfs has it: a value with a '/' is a server
+# program run through an "exec" channel (conn_start_sftp_exec) instead of
+# the "sftp" subsystem; otherwise it names the subsystem.
+
+@test "sftp_server=/usr/lib/openssh/sftp-server runs the program through exec" {
+	before=$(grep -c "Starting session: command" "$SSHD_LOG" || true)
+	head -c 200000 /dev/urandom >"$SSHD_REMOTE/exec.bin"
+	ssh_mount -o "sftp_server=$SFTP_SERVER_BIN"
+	wait_mounted "$M"
+	cmp "$SSHD_REMOTE/exec.bin" "$M/exec.bin"
+	printf 'written via exec\n' >"$M/w.txt"
+	[ "$(cat "$SSHD_REMOTE/w.txt")" = "written via exec" ]
+	# sshd started a command session, not the sftp subsystem
+	[ "$(grep -c "Starting session: command" "$SSHD_LOG")" -eq $((before + 1)) ]
+}
+
+@test "sftp_server=sftp is the subsystem" {
+	before=$(grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG" || true)
+	ssh_mount -o sftp_server=sftp
+	wait_mounted "$M"
+	ls "$M" >/dev/null
+	[ "$(grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG")" -eq $((before + 1)) ]
+}
+
+@test "a server program that does not exist: one-line error, non-zero exit, nothing mounted" {
+	run ssh_mount -o sftp_server=/no/such/sftp-server
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"/no/such/sftp-server did not start an SFTP session (no such file)"* ]]
+	! mountpoint -q "$M"
+}
+
+@test "an unknown subsystem name: clear message, nothing mounted" {
+	run ssh_mount -o sftp_server=no-such-subsystem
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no-such-subsystem"* ]]
+	! mountpoint -q "$M"
+}

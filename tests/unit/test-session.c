@@ -3,7 +3,7 @@
  * the connection protocol (src/channel.c, RFC 4254) against the scripted
  * in-memory server of ssh-peer.c: the none probe, keyboard-interactive
  * prompts and answers, partial success into password, failure when methods
- * run out; channel open, data within the peer's window and max packet,
+ * run out, a key that cannot sign after PK_OK skipped for the next one; channel open, data within the peer's window and max packet,
  * WINDOW_ADJUST, our window topped up early, window overflow and data past
  * the window refused, exit-status/EOF/CLOSE, global requests answered,
  * server channel opens refused.
@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <glib.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "buf.h"
@@ -19,6 +20,7 @@
 #include "limits.h"
 #include "ssh-peer.h"
 #include "ssh2.h"
+#include "sshkey.h"
 #include "transport.h"
 #include "userauth.h"
 
@@ -221,6 +223,124 @@ static void test_auth_runs_out(void)
 	userauth_free(s.ua);
 	transport_free(t);
 	peer_free(&p);
+}
+
+/* A fresh Ed25519 private key. */
+static struct sshkey *new_ed25519(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct sshkey *k = NULL;
+
+	g_assert_nonnull(pk);
+	g_assert_cmpint(sshkey_from_evp(pk, true, &k), ==, 0);
+	EVP_PKEY_free(pk);
+	return k;
+}
+
+struct skip_script {
+	struct sshkey *second; /* the key that must end up signing */
+	unsigned step;
+	bool done;
+};
+
+/* The blob of the key in a publickey request (after the boolean and algorithm). */
+static void expect_pk_request(struct buf *msg, bool signed_req, const struct sshkey *want)
+{
+	struct buf *blob = buf_new(0);
+	const uint8_t *b;
+	size_t blen;
+	bool has_sig;
+
+	expect_string(msg, "bob");
+	expect_string(msg, "ssh-connection");
+	expect_string(msg, "publickey");
+	g_assert_cmpint(buf_get_bool(msg, &has_sig), ==, 0);
+	g_assert_true(has_sig == signed_req);
+	expect_string(msg, "ssh-ed25519");
+	g_assert_cmpint(buf_get_string_direct(msg, &b, &blen), ==, 0);
+	if (want != NULL) {
+		g_assert_cmpint(sshkey_to_blob(want, blob), ==, 0);
+		g_assert_cmpmem(b, blen, buf_peek(blob), buf_len(blob));
+	}
+	buf_free(blob);
+}
+
+static void send_pk_ok(struct peer *p, struct buf *m)
+{
+	g_assert_cmpint(buf_put_u8(m, SSH2_MSG_USERAUTH_PK_OK), ==, 0);
+	g_assert_cmpint(buf_put_cstring(m, "ssh-ed25519"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(m, "blob"), ==, 0);
+	peer_send(p, m);
+}
+
+static void skip_server(struct peer *p, void *ctx, struct buf *msg)
+{
+	struct skip_script *a = ctx;
+	uint8_t type;
+	struct buf *m = buf_new(0);
+
+	g_assert_cmpint(buf_get_u8(msg, &type), ==, 0);
+	g_assert_cmpuint(type, ==, SSH2_MSG_USERAUTH_REQUEST);
+	switch (a->step++) {
+	case 0: /* none probe */
+		send_failure(p, "publickey", false);
+		break;
+	case 1: /* the first key is acceptable (PK_OK), but cannot sign */
+		expect_pk_request(msg, false, NULL);
+		send_pk_ok(p, m);
+		break;
+	case 2: /* so the client goes on with the second key */
+		expect_pk_request(msg, false, a->second);
+		send_pk_ok(p, m);
+		break;
+	case 3: /* and signs with it */
+		expect_pk_request(msg, true, a->second);
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_USERAUTH_SUCCESS), ==, 0);
+		peer_send(p, m);
+		a->done = true;
+		break;
+	default:
+		g_assert_not_reached();
+	}
+	buf_free(m);
+}
+
+static int cannot_sign(void *ctx, const struct sshkey *pub, const char *alg, const uint8_t *data, size_t len,
+		       struct buf *out)
+{
+	unsigned *calls = ctx;
+
+	(*calls)++;
+	return ERR_CANCELLED; /* e.g. the passphrase prompt was cancelled */
+}
+
+static void test_auth_skip_key_that_cannot_sign(void)
+{
+	struct peer p;
+	struct session s = {0};
+	struct sshkey *k1 = new_ed25519(), *k2 = new_ed25519();
+	struct skip_script a = {.second = k2};
+	unsigned calls = 0;
+	struct conn_identity ids[2] = {
+		{.pub = k1, .sign = cannot_sign, .sign_ctx = &calls},
+		{.pub = k2, .sign = conn_sign_with_key, .sign_ctx = k2},
+	};
+	struct conn_params params = {.host = "example", .user = "bob", .identities = ids, .n_identities = 2, .fd = -1};
+	struct transport *t = client_ready(&p, route, &s);
+
+	g_assert_cmpint(userauth_new(&params, t, &s.ua), ==, 0);
+	p.on_app = skip_server;
+	p.app_ctx = &a;
+	g_assert_cmpint(userauth_start(s.ua), ==, 0);
+	g_assert_cmpint(pump(t, &p), ==, 0);
+	g_assert_true(a.done);
+	g_assert_cmpuint(calls, ==, 1);
+	g_assert_cmpstr(userauth_method(s.ua), ==, "publickey");
+	userauth_free(s.ua);
+	transport_free(t);
+	peer_free(&p);
+	sshkey_free(k1);
+	sshkey_free(k2);
 }
 
 /* ---- channels ---- */
@@ -516,6 +636,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/userauth/kbdint-partial-password", test_auth_kbdint_then_password);
 	g_test_add_func("/userauth/methods-exhausted", test_auth_runs_out);
+	g_test_add_func("/userauth/skip-key-that-cannot-sign", test_auth_skip_key_that_cannot_sign);
 	g_test_add_func("/channel/flow", test_channel_flow);
 	g_test_add_func("/channel/window-adjust-overflow", test_window_adjust_overflow);
 	g_test_add_func("/channel/data-beyond-window", test_data_beyond_window);

@@ -7,6 +7,9 @@
 # ($SSHD_PORT) with its own config and log ($SSHD_LOG), no PAM. Both
 # internal-sftp and the sftp-server binary are available: the Subsystem is
 # internal-sftp unless SSHD_SFTP_SUBSYSTEM names another command.
+# SSHD_USE_PAM, SSHD_PASSWORD_AUTHENTICATION and SSHD_KBDINT_AUTHENTICATION
+# (default "no") set those three (sshd keeps the first value of a keyword,
+# so extra lines cannot change them).
 # Never touches the machine's own sshd, /etc/ssh or ~/.ssh.
 # A missing precondition fails the test with a message saying why.
 
@@ -33,11 +36,11 @@ HostKey $SSHD_DIR/host_ecdsa
 HostKey $SSHD_DIR/host_rsa
 PidFile $SSHD_DIR/sshd.pid
 AuthorizedKeysFile $SSHD_DIR/authorized_keys
-UsePAM no
+UsePAM ${SSHD_USE_PAM:-no}
 StrictModes no
 PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
+PasswordAuthentication ${SSHD_PASSWORD_AUTHENTICATION:-no}
+KbdInteractiveAuthentication ${SSHD_KBDINT_AUTHENTICATION:-no}
 PubkeyAuthentication yes
 LogLevel DEBUG1
 Subsystem sftp ${SSHD_SFTP_SUBSYSTEM:-internal-sftp}
@@ -102,6 +105,15 @@ sshd_stop_process() {
 		kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null || true
 		rm -f "$SSHD_DIR/sshd.pid"
 	fi
+}
+
+# sshd_cut_connections [SSHD_DIR]: ends every connection of our private sshd
+# (its per-connection children, by pid) without stopping the sshd.
+sshd_cut_connections() {
+	local p
+	for p in $(pgrep -P "$(cat "${1:-$SSHD_DIR}/sshd.pid")"); do
+		kill "$p" 2>/dev/null || true
+	done
 }
 
 sshd_stop() {
