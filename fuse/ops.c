@@ -221,6 +221,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
 	if (f != NULL && sftpfs_trail_created_getattr(f, st))
 		return 0; /* libfuse's lookup right after create (pipeline.c) */
+	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
+		return 0; /* libfuse's getattr right after a setattr (pipeline.c) */
 
 	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)

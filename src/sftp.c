@@ -561,6 +561,7 @@ struct trail {
 	char *path;    /* armed: the path to LSTAT, NULL otherwise */
 	unsigned kinds;
 	bool sent;
+	const struct sftp_client *client; /* the one it went out on */
 	int err;
 	struct sftp_attrs attrs;
 };
@@ -593,12 +594,14 @@ void sftp_trail_lstat(const char *path, unsigned kinds)
 	t->err = ERR_INVALID_ARGUMENT;
 }
 
-int sftp_trail_take(struct sftp_attrs *out)
+int sftp_trail_take(struct sftp_attrs *out, const struct sftp_client **client)
 {
 	struct trail *t = &tls_trail;
 	int r = t->sent ? t->err : ERR_INVALID_ARGUMENT;
 
 	memset(out, 0, sizeof(*out));
+	if (client != NULL)
+		*client = t->sent ? t->client : NULL;
 	if (r == 0)
 		*out = t->attrs;
 	else
@@ -697,8 +700,10 @@ int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t 
 		g_cond_clear(&req.cond);
 		return r;
 	}
-	if (tls_trail.path != NULL && !tls_trail.sent && trail_matches(&tls_trail, req.type))
+	if (tls_trail.path != NULL && !tls_trail.sent && trail_matches(&tls_trail, req.type)) {
 		trailing = trail_submit(c, &treq);
+		tls_trail.client = c;
+	}
 	req_wait(c, &req);
 	if (trailing) {
 		req_wait(c, &treq);

@@ -309,8 +309,9 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
 void sftp_trail_lstat(const char *path, unsigned kinds);
 /* Disarms; 0 and *out filled (sftp_attrs_clear it) if the LSTAT was sent and
  * answered with attributes, else a negative code (ERR_INVALID_ARGUMENT: it
- * was never sent). The thread's sftp_last_status() is not changed. */
-int sftp_trail_take(struct sftp_attrs *out) MUST_CHECK;
+ * was never sent). *client (if not NULL): the client it went out on, or NULL.
+ * The thread's sftp_last_status() is not changed. */
+int sftp_trail_take(struct sftp_attrs *out, const struct sftp_client **client) MUST_CHECK;
 
 /* ---- asynchronous bulk data ---- */
 

@@ -86,3 +86,24 @@ next_request() {
 	[ "$(requests lstat "$R/pf" "$n0")" = 3 ]
 	[ "$(next_request "^set \"$R/pf\" mode 0640" "$n0")" = "lstat name \"$R/pf\"" ]
 }
+
+@test "utimens of a file open for writing (tar): the attributes include the pending write" {
+	local m=$TOP/m1 n0
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir -p "$R/ow"
+	n0=$(log_lines)
+	exec 5>"$m/ow/f"
+	printf abc >&5
+	# by path while the descriptor is open, the write not yet flushed
+	# (touch opens the file too, then futimens)
+	touch -m -d @1600000000 "$m/ow/f"
+	[ "$(stat -c '%s %Y' "$m/ow/f")" = "3 1600000000" ]
+	# the lookup of the new name, the LSTAT behind OPEN, the one for the
+	# atime touch keeps, and the one behind SETSTAT, which answers the
+	# getattr after it (no fifth)
+	[ "$(requests lstat "$R/ow/f" "$n0")" = 4 ]
+	[ "$(next_request "^set \"$R/ow/f\" modtime" "$n0")" = "lstat name \"$R/ow/f\"" ]
+	exec 5>&-
+	[ "$(stat -c '%s %Y' "$R/ow/f")" = "3 1600000000" ]
+	[ "$(stat -c '%s %Y' "$m/ow/f")" = "3 1600000000" ]
+}
