@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "readahead.h"
 #include "sftpfs.h"
 
 /* Unacknowledged write bytes per file, and in the whole process, before
@@ -189,6 +190,7 @@ static void file_unref(struct sftpfs_file *f)
 		g_free(w->data);
 		g_free(w);
 	}
+	readahead_free(f->ra); /* before the link: it waits for READ callbacks */
 	sftpfs_link_unref(f->link);
 	g_cond_clear(&f->cond);
 	g_mutex_clear(&f->lock);
@@ -260,6 +262,7 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 		file_unref(f);
 		return r;
 	}
+	f->ra = dir ? NULL : readahead_new(fs->opts);
 	index_add(f);
 	*out = f;
 	return 0;

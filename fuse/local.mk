@@ -18,10 +18,24 @@ fuse_sftpfs_SOURCES = \
 	fuse/links.c fuse/files.c fuse/opwrap.c \
 	$(DAEMON_OPTIONS_SOURCES)
 fuse_sftpfs_SOURCES += fuse/cache.c fuse/cache.h
+fuse_sftpfs_SOURCES += fuse/readahead.c fuse/readahead.h
 fuse_sftpfs_SOURCES += fuse/pipeline.c
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
+
+# The read-ahead engine against a real sftp-server (issue 7).
+check_PROGRAMS += tests/unit/test-readahead
+tests_unit_test_readahead_SOURCES = tests/unit/test-readahead.c fuse/readahead.c fuse/readahead.h \
+	$(DAEMON_OPTIONS_SOURCES)
+tests_unit_test_readahead_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
+tests_unit_test_readahead_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-readahead
+READAHEAD_INTEGRATION_TESTS = tests/integration/daemon-read.bats
+EXTRA_DIST += $(READAHEAD_INTEGRATION_TESTS)
+if HAVE_BATS
+TESTS += $(READAHEAD_INTEGRATION_TESTS)
+endif
 
 # Test tools and bats integration tests (real mounts through /dev/fuse).
 noinst_PROGRAMS += tests/tools/fsop

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "readahead.h"
 #include "sftpfs.h"
 
 /* Inode number shown for "." and ".." (any non-zero value; libfuse's own
@@ -877,13 +878,38 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return setattrs(path, fi, &a);
 }
 
+/*
+ * A local change to [off, off + len) of a file (f, or else the one at path):
+ * every open descriptor of it drops what it read ahead there (readahead.h).
+ * With APPEND the server chose where the bytes went: the caller passes the
+ * whole file.
+ */
+static void invalidate_readahead(struct sftpfs *fs, struct sftpfs_file *f, const char *path, uint64_t off,
+				 uint64_t len)
+{
+	GPtrArray *a = NULL;
+
+	g_mutex_lock(&fs->files_lock);
+	if (f != NULL || path != NULL)
+		a = g_hash_table_lookup(fs->files, f != NULL ? f->path : path);
+	for (guint i = 0; a != NULL && i < a->len; i++)
+		readahead_invalidate(((struct sftpfs_file *)g_ptr_array_index(a, i))->ra, off, len);
+	if (f != NULL)
+		readahead_invalidate(f->ra, off, len);
+	g_mutex_unlock(&fs->files_lock);
+}
+
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct sftp_attrs a = { .flags = SFTP_ATTR_SIZE, .size = (uint64_t)size };
+	int r;
 
 	if (size < 0)
 		return -EINVAL;
-	return setattrs(path, fi, &a);
+	r = setattrs(path, fi, &a);
+	invalidate_readahead(sftpfs_get(), fi != NULL && fi->fh != 0 && cached_dir_of(fi) == NULL ? file_of(fi) : NULL,
+			     path, (uint64_t)size, UINT64_MAX);
+	return r;
 }
 
 static uint32_t time_of(const struct timespec *ts, uint32_t keep, time_t now)
@@ -1112,6 +1138,10 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return neg(r);
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
+	if (f->ra != NULL) {
+		ssize_t got = readahead_read(f->ra, c, &h, (uint64_t)offset, out, size);
+		return got < 0 ? neg((int)got) : (int)got;
+	}
 	sftp_client_limits(c, &lim);
 	chunk = lim.read_length > 0 && lim.read_length < size ? (size_t)lim.read_length : size;
 	n = (size + chunk - 1) / chunk;
@@ -1160,6 +1190,7 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 
 static int op_write(const char *path, const char *data, size_t size, off_t offset, struct fuse_file_info *fi)
 {
+	struct sftpfs_file *f = file_of(fi);
 	int r;
 
 	(void)path;
@@ -1168,8 +1199,11 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	/* With SFTP_FXF_APPEND the server (OpenSSH: O_APPEND) writes at its
 	 * own end of file whatever offset we send, even if the file grew.
 	 * Write-behind: queued here, acknowledged later (files.c). */
-	r = sftpfs_file_write(file_of(fi), (uint64_t)offset, data, size);
-	invalidate_file(file_of(fi));
+	r = sftpfs_file_write(f, (uint64_t)offset, data, size);
+	invalidate_file(f);
+	/* The WRITEs are sent: READs sent from now on see them. */
+	invalidate_readahead(f->fs, f, NULL, (f->pflags & SFTP_FXF_APPEND) ? 0 : (uint64_t)offset,
+			     (f->pflags & SFTP_FXF_APPEND) ? UINT64_MAX : size);
 	return r != 0 ? neg(r) : (int)size;
 }
 
@@ -1395,6 +1429,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->max_write = FUSE_REQUEST_MAX;
 	if (conn->max_readahead < FUSE_REQUEST_MAX)
 		conn->max_readahead = FUSE_REQUEST_MAX;
+	readahead_tune_kernel(fs->opts);
 	return fs;
 }
 

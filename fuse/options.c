@@ -67,6 +67,8 @@ static const struct opt_spec opt_table[] = {
 	  .help = "synchronous writes" },
 	{ .name = "no_readahead", .kind = OPT_FLAG, .offset = FIELD(no_readahead), .flag = true,
 	  .help = "synchronous reads (no speculative read-ahead)" },
+	{ .name = "readahead_max", .kind = OPT_UINT, .offset = FIELD(readahead_max), .arg = "N",
+	  .help = "largest read-ahead of one open file in bytes (default 16777216)" },
 	{ .name = "sync_readdir", .kind = OPT_FLAG, .offset = FIELD(sync_readdir), .flag = true,
 	  .help = "synchronous readdir" },
 	{ .name = "sshfs_debug", .kind = OPT_FLAG, .offset = FIELD(debug), .flag = true,
@@ -260,6 +262,7 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->reconnect_timeout = 60;
 	o->max_conns = 1;
 	o->max_write = OPT_UNSET;
+	o->readahead_max = OPT_UNSET;
 	o->dcache_timeout = OPT_UNSET;
 	o->dcache_stat_timeout = OPT_UNSET;
 	o->dcache_dir_timeout = OPT_UNSET;

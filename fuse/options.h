@@ -92,6 +92,7 @@ struct sftpfs_opts {
 	unsigned workarounds;
 	uint32_t max_conns;      /* default 1 */
 	uint32_t max_write;      /* OPT_UNSET = server limit */
+	uint32_t readahead_max;  /* bytes; OPT_UNSET = READAHEAD_FILE_MAX_DEFAULT */
 	uint32_t dcache_timeout; /* dcache_* in seconds; OPT_UNSET = default */
 	uint32_t dcache_stat_timeout;
 	uint32_t dcache_dir_timeout;

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 
+#include "cache.h"
 #include "log.h"
 #include "sftpfs.h"
 
@@ -36,7 +37,11 @@ static bool may_retry(const struct sftpfs *fs, gint64 deadline)
  * without losing its connection, or may not be retried; a retry that fails
  * with DONE (0: none) counts as success.
  */
-#define RUN(type, name, call, done)                                                                        \
+#define RUN(type, name, call, done) RUN_FIX(type, name, call, done, (void)0)
+
+/* RUN, and FIX (a statement) runs when a retry's DONE counts as success:
+ * the operation's own bookkeeping (cache, open files) did not happen. */
+#define RUN_FIX(type, name, call, done, fix)                                                               \
 	do {                                                                                               \
 		struct sftpfs *fs_ = sftpfs_get();                                                        \
 		gint64 deadline_;                                                                          \
@@ -57,8 +62,10 @@ static bool may_retry(const struct sftpfs *fs, gint64 deadline)
 			sftpfs_op_set_retrying(true);                                                      \
 		}                                                                                          \
 		sftpfs_op_end();                                                                           \
-		if (retried_ && (done) != 0 && r_ == -(type)(done))                                        \
+		if (retried_ && (done) != 0 && r_ == -(type)(done)) {                                      \
 			r_ = 0;                                                                            \
+			fix;                                                                               \
+		}                                                                                          \
 		return r_;                                                                                 \
 	} while (0)
 
@@ -85,37 +92,40 @@ static int w_readlink(const char *path, char *buf, size_t size)
 
 static int w_mknod(const char *path, mode_t mode, dev_t rdev)
 {
-	RUN(int, "mknod", impl->mknod(path, mode, rdev), EEXIST);
+	RUN_FIX(int, "mknod", impl->mknod(path, mode, rdev), EEXIST, sftpfs_cache_added(fs_->cache, path, false));
 }
 
 static int w_mkdir(const char *path, mode_t mode)
 {
-	RUN(int, "mkdir", impl->mkdir(path, mode), EEXIST);
+	RUN_FIX(int, "mkdir", impl->mkdir(path, mode), EEXIST, sftpfs_cache_added(fs_->cache, path, false));
 }
 
 static int w_unlink(const char *path)
 {
-	RUN(int, "unlink", impl->unlink(path), ENOENT);
+	RUN_FIX(int, "unlink", impl->unlink(path), ENOENT, sftpfs_cache_removed(fs_->cache, path));
 }
 
 static int w_rmdir(const char *path)
 {
-	RUN(int, "rmdir", impl->rmdir(path), ENOENT);
+	RUN_FIX(int, "rmdir", impl->rmdir(path), ENOENT, sftpfs_cache_removed(fs_->cache, path));
 }
 
 static int w_symlink(const char *target, const char *path)
 {
-	RUN(int, "symlink", impl->symlink(target, path), EEXIST);
+	RUN_FIX(int, "symlink", impl->symlink(target, path), EEXIST, sftpfs_cache_added(fs_->cache, path, false));
 }
 
 static int w_rename(const char *from, const char *to, unsigned int flags)
 {
-	RUN(int, "rename", impl->rename(from, to, flags), ENOENT);
+	RUN_FIX(int, "rename", impl->rename(from, to, flags), ENOENT, {
+		sftpfs_cache_renamed(fs_->cache, from, to);
+		sftpfs_files_rename(fs_, from, to);
+	});
 }
 
 static int w_link(const char *from, const char *to)
 {
-	RUN(int, "link", impl->link(from, to), EEXIST);
+	RUN_FIX(int, "link", impl->link(from, to), EEXIST, sftpfs_cache_added(fs_->cache, to, false));
 }
 
 static int w_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)

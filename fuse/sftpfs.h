@@ -128,6 +128,9 @@ struct sftpfs_file {
 	 * acknowledged since (see ARCHITECTURE.md). */
 	uint64_t append_size;
 	bool append_size_known;
+	/* Read-ahead engine (readahead.h), NULL if off; set before the file is
+	 * in the index, freed with the last reference. */
+	struct readahead *ra;
 };
 
 /* The mount of the calling FUSE operation. */

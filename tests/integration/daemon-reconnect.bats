@@ -75,6 +75,8 @@ sshd_restart() {
 }
 
 # Our sshd and every session process under it (never any other sshd).
+# The listener goes first, so the lost session cannot be replaced by a
+# reconnect in between.
 sshd_kill_all() {
 	local listener
 	listener=$(cat "$SSHD_DIR/sshd.pid" 2>/dev/null) || return 0
@@ -82,12 +84,21 @@ sshd_kill_all() {
 	rm -f "$SSHD_DIR/sshd.pid"
 }
 
+# Kills $1 and all its descendants, the oldest first.
 kill_tree() {
-	local child
-	for child in $(pgrep -P "$1"); do
-		kill_tree "$child"
+	local pids p
+	pids=$(tree_pids "$1")
+	for p in $pids; do
+		kill -KILL "$p" 2>/dev/null || true
 	done
-	kill -KILL "$1" 2>/dev/null || true
+}
+
+tree_pids() {
+	local child
+	echo "$1"
+	for child in $(pgrep -P "$1"); do
+		tree_pids "$child"
+	done
 }
 
 # sftpfs in the foreground through the proxy, its log in $LOG.
@@ -214,7 +225,7 @@ server_size() {
 	sshd_restart
 	local t0=$SECONDS
 	run "$FSOP" open "$M/intruder" wronly,creat
-	[ "$output" = EIO ]
+	[ "$output" = EIO ] || { echo "open: $output" >&2; cat "$LOG" >&2; false; }
 	run cat "$M/nothing-here"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Input/output error"* ]]
@@ -258,7 +269,7 @@ server_size() {
 	local i r
 	for i in $(seq 1 30); do
 		head -c $((20000 + i * 1000)) /dev/urandom >"$BATS_TEST_TMPDIR/v$i"
-		cp "$BATS_TEST_TMPDIR/v$i" "$M/.doc.txt.swp"
+		cp "$BATS_TEST_TMPDIR/v$i" "$M/.doc.txt.swp" || { cat "$LOG" >&2; false; }
 		r=$("$FSOP" fsync "$M/.doc.txt.swp")
 		[ "$r" = OK ] || { echo "save $i: fsync: $r" >&2; cat "$LOG" >&2; false; }
 		mv -f "$M/.doc.txt.swp" "$M/doc.txt"

@@ -8,6 +8,8 @@
 # OpenSSH knows it (9.9+); Debian 12's 9.2 does not, and that test says so.
 
 load lib/sshd
+load lib/fuse
+load lib/daemon
 
 PROBE="$top_builddir/tests/tools/ssh-probe"
 
@@ -111,4 +113,27 @@ rekeys_in_output() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"probe: kex mlkem768x25519-sha256"* ]]
 	same_as_random8m "$BATS_TEST_TMPDIR/down"
+}
+
+@test "a default sftpfs mount negotiates the sntrup761x25519 hybrid and shows it in its debug output" {
+	daemon_require
+	local want=sntrup761x25519-sha512@openssh.com m=$SSHD_DIR/mnt
+	if ssh -Q kex | grep -qx mlkem768x25519-sha256; then
+		want=mlkem768x25519-sha256
+	elif ssh -Q kex | grep -qx sntrup761x25519-sha512; then
+		want=sntrup761x25519-sha512 # the same method under its IETF name, first in our list
+	fi
+	mkdir -p "$m"
+	printf 'pq\n' >"$SSHD_REMOTE/pq.txt"
+	"$SFTPFS" "$SSHD_USER@127.0.0.1:$SSHD_REMOTE" "$m" -d -p "$SSHD_PORT" -F /dev/null \
+		-o "IdentityFile=$SSHD_USER_KEY,UserKnownHostsFile=$SSHD_KNOWN_HOSTS" \
+		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes \
+		2>"$BATS_TEST_TMPDIR/debug.log" &
+	local pid=$!
+	wait_mounted "$m"
+	run cat "$m/pq.txt"
+	fusermount3 -u "$m"
+	wait "$pid" || true
+	[ "$output" = pq ]
+	grep -E "kex $want, host key" "$BATS_TEST_TMPDIR/debug.log"
 }
