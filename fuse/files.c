@@ -734,3 +734,80 @@ int sftpfs_file_release(struct sftpfs_file *f)
 	file_unref(f);
 	return r;
 }
+
+/* Files open for writing on path, each with a reference (NULL if none). */
+static GPtrArray *writers_of(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = NULL;
+	GPtrArray *a;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, path);
+	for (guint i = 0; a != NULL && i < a->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(a, i);
+
+		if (f->is_dir || !(f->pflags & SFTP_FXF_WRITE))
+			continue;
+		if (busy == NULL)
+			busy = g_ptr_array_new();
+		g_ptr_array_add(busy, file_ref(f));
+	}
+	g_mutex_unlock(&fs->files_lock);
+	return busy;
+}
+
+static void writers_free(GPtrArray *busy)
+{
+	for (guint i = 0; busy != NULL && i < busy->len; i++)
+		file_unref(g_ptr_array_index(busy, i));
+	if (busy != NULL)
+		g_ptr_array_unref(busy);
+}
+
+/*
+ * For pipeline.c. True when every write queued on the files open for
+ * writing on path has gone out (senders hold io_lock, so none is half sent)
+ * on a live link of the one connection slot; *stamp sums their write counts
+ * and link serials, so a later write or reopen changes it.
+ */
+bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	bool ok = fs->n_slots == 1;
+
+	*stamp = 0;
+	for (guint i = 0; busy != NULL && i < busy->len && ok; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+
+		g_mutex_lock(&f->io_lock);
+		g_mutex_lock(&f->lock);
+		ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
+		for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
+			ok = ((struct wb_write *)l->data)->sent;
+		*stamp += f->next_seq + ((uint64_t)(f->link != NULL ? f->link->serial : 0) << 32);
+		g_mutex_unlock(&f->lock);
+		g_mutex_unlock(&f->io_lock);
+	}
+	writers_free(busy);
+	return ok;
+}
+
+/* For pipeline.c: true when the files open for writing on path have no
+ * write pending or failed, and stamp still matches (sftpfs_files_sent). */
+bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, const struct sftp_client *c)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	uint64_t now = 0;
+	bool ok = true;
+
+	for (guint i = 0; busy != NULL && i < busy->len && ok; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+
+		g_mutex_lock(&f->lock);
+		ok = g_queue_is_empty(&f->writes) && f->write_err == 0 && f->link != NULL && f->link->client == c;
+		now += f->next_seq + ((uint64_t)(f->link != NULL ? f->link->serial : 0) << 32);
+		g_mutex_unlock(&f->lock);
+	}
+	writers_free(busy);
+	return ok && now == stamp;
+}

@@ -19,6 +19,7 @@ fuse_sftpfs_SOURCES = \
 	$(DAEMON_OPTIONS_SOURCES)
 fuse_sftpfs_SOURCES += fuse/cache.c fuse/cache.h
 fuse_sftpfs_SOURCES += fuse/readahead.c fuse/readahead.h
+fuse_sftpfs_SOURCES += fuse/pipeline.c
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
@@ -82,6 +83,8 @@ tests_unit_test_cache_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 tests_unit_test_cache_LDADD = $(CORE_LIBS)
 TESTS += tests/unit/test-cache
 EXTRA_DIST += tests/integration/daemon-cache.bats
+EXTRA_DIST += tests/integration/daemon-pipeline.bats
 if HAVE_BATS
 TESTS += tests/integration/daemon-cache.bats
+TESTS += tests/integration/daemon-pipeline.bats
 endif

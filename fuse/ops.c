@@ -103,7 +103,7 @@ static char *file_path_dup(struct sftpfs_file *f)
 /* True when path is open for writing here: its attributes must come from
  * the server after the pending writes (a listing may have cached them
  * while the writes were still queued). */
-static bool open_for_writing(struct sftpfs *fs, const char *path)
+bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path)
 {
 	GPtrArray *a;
 	bool r = false;
@@ -196,6 +196,11 @@ static void attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, s
 	}
 }
 
+void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st)
+{
+	attrs_to_stat(fs, a, st);
+}
+
 /*
  * Attributes by path come from the cache when it can answer (cache.h; a
  * write through the mount drops the entry, so pending writes are never
@@ -215,13 +220,17 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 	fi = real_fi(fi, &path);
 	f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
+	if (f != NULL && sftpfs_trail_created_getattr(f, st))
+		return 0; /* libfuse's lookup right after create (pipeline.c) */
+	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
+		return 0; /* libfuse's getattr right after a setattr (pipeline.c) */
 
 	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)
 			path = fpath = file_path_dup(f);
 		f = NULL;
 	}
-	if (f == NULL && fs->cache != NULL && path != NULL && !open_for_writing(fs, path) &&
+	if (f == NULL && fs->cache != NULL && path != NULL && !sftpfs_open_for_writing(fs, path) &&
 	    sftpfs_cache_get_attr(fs->cache, path, st, &r))
 		return neg(r);
 	if (f != NULL) {
@@ -529,13 +538,16 @@ static int op_mkdir(const char *path, mode_t mode)
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
 	struct sftp_attrs a = { .flags = SFTP_ATTR_PERMISSIONS, .permissions = mode & 07777 };
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, path, SFTP_TRAIL_MKDIR);
 	r = sftp_mkdir(c, remote, &a);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, true);
+	sftpfs_trail_store(fs, path, r, gen);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -798,14 +810,20 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 {
 	struct sftpfs *fs = sftpfs_get();
 	g_autofree char *fpath = NULL;
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
+	bool by_path = fi == NULL || fi->fh == 0 || cached_dir_of(fi) != NULL; /* pipeline.c */
 	int r;
 
 	fi = real_fi(fi, &path);
+	if (by_path)
+		sftpfs_trail_arm(fs, path, SFTP_TRAIL_SETSTAT);
 	r = setattrs_remote(path, fi, a);
 
 	if (path == NULL && fi != NULL && fi->fh != 0)
 		path = fpath = file_path_dup(file_of(fi));
 	sftpfs_cache_changed(fs->cache, path);
+	if (by_path)
+		sftpfs_trail_store(fs, path, r, gen);
 	return r;
 }
 
@@ -1032,8 +1050,11 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
-	int r = open_common(path, mode, fi, true);
+	int r;
 
+	sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
+	r = open_common(path, mode, fi, true);
+	sftpfs_trail_created(fs, r == 0 ? file_of(fi) : NULL, r);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, false);
 	return r;

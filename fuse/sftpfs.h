@@ -228,4 +228,23 @@ void idmap_clear(struct sftpfs *fs);
 /* The operations table (ops.c). */
 extern const struct fuse_operations sftpfs_ops;
 
+/*
+ * Lookups pipelined behind changes (pipeline.c): arm before the change's
+ * request (path mount-relative; kinds SFTP_TRAIL_*), then always end with
+ * sftpfs_trail_store (after the change's cache invalidation; r its result,
+ * gen the cache generation taken before the request) or, for create,
+ * sftpfs_trail_created; op_getattr asks sftpfs_trail_created_getattr first.
+ */
+void sftpfs_trail_arm(struct sftpfs *fs, const char *path, unsigned kinds);
+void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen);
+void sftpfs_trail_created(struct sftpfs *fs, const struct sftpfs_file *f, int r);
+bool sftpfs_trail_created_getattr(struct sftpfs_file *f, struct stat *st);
+bool sftpfs_trail_setattr_getattr(struct sftpfs *fs, const char *path, struct stat *st);
+/* files.c, for pipeline.c */
+bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp);
+bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, const struct sftp_client *c);
+/* ops.c */
+void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st);
+bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path);
+
 #endif

@@ -553,12 +553,132 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 }
 
 /*
+ * The calling thread's trailing LSTAT (sftp_trail_lstat): armed with a path
+ * and the kinds of request it may follow, sent right behind the first such
+ * request, its outcome kept until sftp_trail_take.
+ */
+struct trail {
+	char *path;    /* armed: the path to LSTAT, NULL otherwise */
+	unsigned kinds;
+	bool sent;
+	const struct sftp_client *client; /* the one it went out on */
+	int err;
+	struct sftp_attrs attrs;
+};
+static __thread struct trail tls_trail;
+
+static bool trail_matches(const struct trail *t, uint8_t type)
+{
+	switch (type) {
+	case SSH_FXP_OPEN:
+		return (t->kinds & SFTP_TRAIL_OPEN) != 0;
+	case SSH_FXP_MKDIR:
+		return (t->kinds & SFTP_TRAIL_MKDIR) != 0;
+	case SSH_FXP_SETSTAT:
+	case SSH_FXP_EXTENDED: /* lsetstat@openssh.com */
+		return (t->kinds & SFTP_TRAIL_SETSTAT) != 0;
+	default:
+		return false;
+	}
+}
+
+void sftp_trail_lstat(const char *path, unsigned kinds)
+{
+	struct trail *t = &tls_trail;
+
+	g_free(t->path);
+	sftp_attrs_clear(&t->attrs);
+	memset(t, 0, sizeof(*t));
+	t->path = g_strdup(path);
+	t->kinds = kinds;
+	t->err = ERR_INVALID_ARGUMENT;
+}
+
+int sftp_trail_take(struct sftp_attrs *out, const struct sftp_client **client)
+{
+	struct trail *t = &tls_trail;
+	int r = t->sent ? t->err : ERR_INVALID_ARGUMENT;
+
+	memset(out, 0, sizeof(*out));
+	if (client != NULL)
+		*client = t->sent ? t->client : NULL;
+	if (r == 0)
+		*out = t->attrs;
+	else
+		sftp_attrs_clear(&t->attrs);
+	g_free(t->path);
+	memset(t, 0, sizeof(*t));
+	return r;
+}
+
+static void req_wait(struct sftp_client *c, struct sftp_req *req)
+{
+	g_mutex_lock(&c->lock);
+	while (!req->done)
+		g_cond_wait(&req->cond, &c->lock);
+	g_mutex_unlock(&c->lock);
+	g_cond_clear(&req->cond);
+}
+
+/* Sends the armed LSTAT behind the request just submitted (same client, so
+ * the server answers it after that request, filexfer-02 §6.1 in order per
+ * handle; OpenSSH's server handles every request in order). */
+static bool trail_submit(struct sftp_client *c, struct sftp_req *treq)
+{
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_LSTAT);
+	int r;
+
+	if (pkt == NULL || sftp_put_path(pkt, tls_trail.path) != 0) {
+		buf_free(pkt);
+		return false;
+	}
+	g_cond_init(&treq->cond);
+	treq->sync = true;
+	treq->type = SSH_FXP_LSTAT;
+	r = req_submit(c, treq, pkt, false);
+	buf_free(pkt);
+	if (r != 0) {
+		g_cond_clear(&treq->cond);
+		return false;
+	}
+	return true;
+}
+
+/* The trailing LSTAT's reply, kept without touching the thread's last
+ * status (which belongs to the request it followed). */
+static void trail_finish(struct sftp_req *treq)
+{
+	struct trail *t = &tls_trail;
+	char msg[64];
+	uint32_t code;
+
+	t->sent = true;
+	t->err = treq->err;
+	if (t->err == 0 && treq->reply_type == SSH_FXP_ATTRS) {
+		if ((t->err = sftp_attrs_decode(treq->reply, &t->attrs)) == 0 &&
+		    (t->err = buf_expect_end(treq->reply)) != 0)
+			sftp_attrs_clear(&t->attrs);
+	} else if (t->err == 0 && treq->reply_type == SSH_FXP_STATUS) {
+		t->err = sftp_status_decode(treq->reply, &code, msg, sizeof(msg)) != 0 ? ERR_PROTOCOL
+											 : sftp_status_to_err(code);
+		if (t->err == 0)
+			t->err = ERR_PROTOCOL;
+	} else if (t->err == 0) {
+		t->err = ERR_PROTOCOL;
+	}
+	buf_free(treq->reply);
+	treq->reply = NULL;
+}
+
+/*
  * One synchronous round trip: sends pkt (consumed), waits for the reply and
  * returns its type and body (after the id).
  */
 int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
 {
 	struct sftp_req req = {.sync = true, .bytes = bytes};
+	struct sftp_req treq = {0};
+	bool trailing = false;
 	int r;
 
 	*rtype = 0;
@@ -580,11 +700,15 @@ int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t 
 		g_cond_clear(&req.cond);
 		return r;
 	}
-	g_mutex_lock(&c->lock);
-	while (!req.done)
-		g_cond_wait(&req.cond, &c->lock);
-	g_mutex_unlock(&c->lock);
-	g_cond_clear(&req.cond);
+	if (tls_trail.path != NULL && !tls_trail.sent && trail_matches(&tls_trail, req.type)) {
+		trailing = trail_submit(c, &treq);
+		tls_trail.client = c;
+	}
+	req_wait(c, &req);
+	if (trailing) {
+		req_wait(c, &treq);
+		trail_finish(&treq);
+	}
 	if (req.err != 0) {
 		buf_free(req.reply);
 		return req.err;

@@ -293,6 +293,26 @@ int sftp_home_directory(struct sftp_client *c, const char *user, char **out) MUS
 int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t nu, const uint32_t *gids,
                             size_t ng, char ***unames, char ***gnames) MUST_CHECK;
 
+/* ---- a lookup pipelined behind a change ---- */
+
+/* Kinds of request a trailing LSTAT may follow. */
+#define SFTP_TRAIL_OPEN 0x1u
+#define SFTP_TRAIL_MKDIR 0x2u
+#define SFTP_TRAIL_SETSTAT 0x4u /* SETSTAT and lsetstat@openssh.com */
+
+/*
+ * Arms the calling thread: the next synchronous request of one of kinds it
+ * sends (on any client) is followed at once, on the same client, by an LSTAT
+ * of path. The server answers in order, so one round trip gives the
+ * attributes after the change. Always end with sftp_trail_take.
+ */
+void sftp_trail_lstat(const char *path, unsigned kinds);
+/* Disarms; 0 and *out filled (sftp_attrs_clear it) if the LSTAT was sent and
+ * answered with attributes, else a negative code (ERR_INVALID_ARGUMENT: it
+ * was never sent). *client (if not NULL): the client it went out on, or NULL.
+ * The thread's sftp_last_status() is not changed. */
+int sftp_trail_take(struct sftp_attrs *out, const struct sftp_client **client) MUST_CHECK;
+
 /* ---- asynchronous bulk data ---- */
 
 /* READ completion: err 0 and the data (borrowed for the call; len may be

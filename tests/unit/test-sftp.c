@@ -1905,6 +1905,61 @@ static void test_shutdown_callback(void)
 	g_assert_cmpint(seen[0], ==, 1);
 }
 
+/* sftp_trail_lstat: the LSTAT behind a change sees the change; it follows
+ * only the armed kinds, once; a failed change keeps the change's status. */
+static void test_trail(struct fixture *f, gconstpointer data)
+{
+	char *d = tpath(f, "tdir"), *p = tpath(f, "tfile"), *missing = tpath(f, "no/such");
+	struct sftp_attrs a = {0}, m = {.flags = SFTP_ATTR_PERMISSIONS, .permissions = 0750};
+	const struct sftp_client *via = NULL;
+	struct sftp_handle h;
+
+	(void)data;
+	/* nothing sent yet */
+	sftp_trail_lstat(d, SFTP_TRAIL_MKDIR);
+	g_assert_cmpint(sftp_trail_take(&a, &via), ==, ERR_INVALID_ARGUMENT);
+	g_assert_null(via);
+	/* not an armed kind: the STAT passes, the MKDIR after it gets the LSTAT */
+	sftp_trail_lstat(d, SFTP_TRAIL_MKDIR);
+	g_assert_cmpint(sftp_stat(f->c, f->dir, &a), ==, 0);
+	sftp_attrs_clear(&a);
+	g_assert_cmpint(sftp_mkdir(f->c, d, &m), ==, 0);
+	g_assert_cmpint(sftp_trail_take(&a, &via), ==, 0);
+	g_assert_true(via == f->c);
+	g_assert_true(S_ISDIR(a.permissions));
+	sftp_attrs_clear(&a);
+	/* OPEN with CREAT: the new, empty file */
+	sftp_trail_lstat(p, SFTP_TRAIL_OPEN);
+	g_assert_cmpint(sftp_open(f->c, p, SFTP_FXF_WRITE | SFTP_FXF_CREAT | SFTP_FXF_EXCL, &m, &h), ==, 0);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, 0);
+	g_assert_true(S_ISREG(a.permissions));
+	g_assert_cmpuint(a.size, ==, 0);
+	sftp_attrs_clear(&a);
+	g_assert_cmpint(sftp_write(f->c, &h, 0, "abc", 3), ==, 0);
+	/* SETSTAT: the LSTAT sees the new times and the written size */
+	m.flags = SFTP_ATTR_ACMODTIME;
+	m.atime = 1500000000;
+	m.mtime = 1600000000;
+	sftp_trail_lstat(p, SFTP_TRAIL_SETSTAT);
+	g_assert_cmpint(sftp_setstat(f->c, p, &m), ==, 0);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, 0);
+	g_assert_cmpuint(a.mtime, ==, 1600000000);
+	g_assert_cmpuint(a.size, ==, 3);
+	sftp_attrs_clear(&a);
+	g_assert_cmpint(sftp_close(f->c, &h), ==, 0);
+	/* the change fails: its own status stays the thread's last status,
+	 * and the LSTAT's error is reported apart */
+	sftp_trail_lstat(missing, SFTP_TRAIL_MKDIR);
+	g_assert_cmpint(sftp_mkdir(f->c, missing, NULL), ==, ERR_NO_SUCH_FILE);
+	g_assert_cmpuint(sftp_last_status(), ==, SFTP_FX_NO_SUCH_FILE);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, ERR_NO_SUCH_FILE);
+	/* disarmed: the next MKDIR has no LSTAT behind it */
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, ERR_INVALID_ARGUMENT);
+	g_free(d);
+	g_free(p);
+	g_free(missing);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1924,6 +1979,7 @@ static void add_server_tests(const struct server *s)
 		{"pipelining", test_pipelining},
 		{"shutdown", test_shutdown},
 		{"reopen", test_reopen},
+		{"trail", test_trail},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {

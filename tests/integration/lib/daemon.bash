@@ -79,3 +79,22 @@ daemon_pid_of() {
 fsop() {
 	"$FSOP" "$@"
 }
+
+# daemon_logged_server_start DIR LOG: daemon_server_start with sftp-server
+# logging every request it serves (-l DEBUG1) to LOG, for tests that count
+# requests (daemon_requests).
+daemon_logged_server_start() {
+	local dir=$1 log=$2 wrapper
+	wrapper=$(dirname "$log")/logged-sftp-server
+	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s"\n' "$SFTP_SERVER_BIN" "$log" >"$wrapper"
+	chmod +x "$wrapper"
+	SFTP_SERVER_BIN=$wrapper daemon_server_start "$dir"
+}
+
+# daemon_requests KIND PREFIX LINES LOG: requests of one kind ("lstat",
+# "stat", "fstat", "opendir", "readdir") LOG shows for paths starting with
+# PREFIX after its first LINES lines.
+daemon_requests() {
+	tail -n +"$(($3 + 1))" "$4" |
+		grep -c "^$1 name \"$2\|^$1 \"$2\|^debug1: request [0-9]*: $1 \"$2" || true
+}

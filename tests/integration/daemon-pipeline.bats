@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# Lookups pipelined behind changes (fuse/pipeline.c): after mkdir, create and
+# a setattr by path the kernel asks for the new attributes; the LSTAT that
+# answers it goes out right behind the change, so the separate lookup the
+# kernel makes costs no request of its own. Counted in the server's log
+# (sftp-server -l DEBUG1), never timed; dir_cache=no shows the count without
+# the pipelining.
+
+load lib/fuse
+load lib/daemon
+
+setup_file() {
+	daemon_require
+	TOP=$(mktemp -d "${TMPDIR:-/tmp}/sftpfs-pipeline.XXXXXX")
+	R=$TOP/remote
+	SLOG=$TOP/sftp-server.log
+	mkdir -p "$R" "$TOP/m1" "$TOP/m3"
+	export TOP R SLOG
+	daemon_logged_server_start "$R" "$SLOG"
+}
+
+teardown_file() {
+	teardown
+	daemon_server_stop
+	rm -rf "$TOP"
+}
+
+teardown() {
+	daemon_unmount "$TOP/m1"
+	daemon_unmount "$TOP/m3"
+}
+
+requests() {
+	daemon_requests "$1" "$2" "$3" "$SLOG"
+}
+
+log_lines() {
+	wc -l <"$SLOG"
+}
+
+# The request logged right after the line matching $1 since log line $2
+# (sftp-server ends its log lines with CR LF).
+next_request() {
+	tail -n +"$(($2 + 1))" "$SLOG" | tr -d '\r' | grep -v '^debug\|^sent status' |
+		grep -A1 -- "$1" | sed -n 2p
+}
+
+@test "mkdir and create: the lookup after each is the LSTAT sent behind it" {
+	local m=$TOP/m1 nc=$TOP/m3 n0
+	daemon_mount "127.0.0.1:$R" "$m"
+	n0=$(log_lines)
+	mkdir "$m/pd"
+	[ "$(stat -c %F "$m/pd")" = directory ]
+	# the lookup of the missing name, then the LSTAT behind MKDIR
+	[ "$(requests lstat "$R/pd" "$n0")" = 2 ]
+	next_request "^mkdir name \"$R/pd\"" "$n0" | grep -q "^lstat name \"$R/pd\"$"
+	n0=$(log_lines)
+	printf abc >"$m/pd/new"
+	[ "$(stat -c %s "$m/pd/new")" = 3 ]
+	[ "$(cat "$R/pd/new")" = abc ]
+	# the LSTAT behind OPEN answers libfuse's lookup after create (no
+	# FSTAT); the stat after close asks again (the write changed the size)
+	next_request "^open \"$R/pd/new\"" "$n0" | grep -q "^lstat name \"$R/pd/new\"$"
+	[ "$(requests fstat "$R/pd/new" "$n0")" = 0 ]
+	[ "$(requests lstat "$R/pd/new" "$n0")" = 2 ]
+	# dir_cache=no pipelines nothing: the lookup after create is a request of its own
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	n0=$(log_lines)
+	printf abcd >"$nc/pd/new2"
+	[ "$(stat -c %s "$nc/pd/new2")" = 4 ]
+	[ "$(requests fstat "$R/pd/new2" "$n0")" = 1 ]
+}
+
+@test "chmod by path: the attributes after the change come with it" {
+	local m=$TOP/m1 n0
+	printf 12345 >"$R/pf"
+	daemon_mount "127.0.0.1:$R" "$m"
+	n0=$(log_lines)
+	chmod 600 "$m/pf"
+	[ "$(stat -c '%a %s' "$m/pf")" = "600 5" ]
+	chmod 640 "$m/pf"
+	[ "$(stat -c '%a %s' "$m/pf")" = "640 5" ]
+	[ "$(stat -c %a "$R/pf")" = 640 ]
+	# the lookup of the name, then one LSTAT behind each SETSTAT; the
+	# stats are answered by the cache
+	[ "$(requests lstat "$R/pf" "$n0")" = 3 ]
+	[ "$(next_request "^set \"$R/pf\" mode 0640" "$n0")" = "lstat name \"$R/pf\"" ]
+}
+
+@test "utimens of a file open for writing (tar): the attributes include the pending write" {
+	local m=$TOP/m1 n0
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir -p "$R/ow"
+	n0=$(log_lines)
+	exec 5>"$m/ow/f"
+	printf abc >&5
+	# by path while the descriptor is open, the write not yet flushed
+	# (touch opens the file too, then futimens)
+	touch -m -d @1600000000 "$m/ow/f"
+	[ "$(stat -c '%s %Y' "$m/ow/f")" = "3 1600000000" ]
+	# the lookup of the new name, the LSTAT behind OPEN, the one for the
+	# atime touch keeps, and the one behind SETSTAT, which answers the
+	# getattr after it (no fifth)
+	[ "$(requests lstat "$R/ow/f" "$n0")" = 4 ]
+	[ "$(next_request "^set \"$R/ow/f\" modtime" "$n0")" = "lstat name \"$R/ow/f\"" ]
+	exec 5>&-
+	[ "$(stat -c '%s %Y' "$R/ow/f")" = "3 1600000000" ]
+	[ "$(stat -c '%s %Y' "$m/ow/f")" = "3 1600000000" ]
+}
