@@ -1139,7 +1139,14 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
 	if (f->ra != NULL) {
-		ssize_t got = readahead_read(f->ra, c, &h, (uint64_t)offset, out, size);
+		struct stat st;
+		int cerr = 0;
+		ssize_t got;
+
+		readahead_size_hint(f->ra, sftpfs_cache_get_attr(f->fs->cache, f->path, &st, &cerr) && cerr == 0
+						   ? (uint64_t)st.st_size
+						   : UINT64_MAX);
+		got = readahead_read(f->ra, c, &h, (uint64_t)offset, out, size);
 		return got < 0 ? neg((int)got) : (int)got;
 	}
 	sftp_client_limits(c, &lim);

@@ -89,6 +89,7 @@ struct readahead {
 	struct chunk *head, *tail;  /* sorted by off, disjoint */
 	unsigned out;               /* READs whose callback has not run */
 	bool freeing;               /* readahead_free waits for out == 0 */
+	uint64_t size_hint;         /* file size from a fresh lookup, UINT64_MAX if unknown */
 	struct sftp_client *client; /* what the chunks were read through */
 	struct sftp_handle handle;
 	bool have_handle;
@@ -508,8 +509,16 @@ static void read_done(void *ctx, int err, const uint8_t *data, size_t len)
 		/* A short READ is not the end of the file (filexfer-02 §6.4
 		 * lets a server return less): ask for the rest. If the client
 		 * has no room now, the gap stays for the reader to fill. */
-		if (len < asked)
+		if (len < asked && !ch->orphan && ra->size_hint != UINT64_MAX && ch->off + len == ra->size_hint) {
+			/* Short exactly at the size a fresh lookup gave: the end
+			 * of the file, without a READ more to hear it. */
+			struct chunk *e = chunk_new(ra, ch->off + len, 0, false, ch->next);
+
+			e->state = CHUNK_DONE;
+			e->eof = true;
+		} else if (len < asked) {
 			(void)fill_gaps(ra, ch->off + len, ch->off + asked, false);
+		}
 		fill_ahead(ra);
 	}
 	if (wake)
@@ -533,6 +542,7 @@ struct readahead *readahead_new(const struct sftpfs_opts *o)
 	if (ra->file_cap < READAHEAD_WINDOW_START)
 		ra->file_cap = READAHEAD_WINDOW_START;
 	ra->req_len = SFTP_IO_LEN_DEFAULT;
+	ra->size_hint = UINT64_MAX;
 	reset_locked(ra);
 	ra->st.window_peak = ra->window;
 	return ra;
@@ -699,6 +709,15 @@ ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct
 	return r;
 }
 
+void readahead_size_hint(struct readahead *ra, uint64_t size)
+{
+	if (ra == NULL)
+		return;
+	g_mutex_lock(&ra->lock);
+	ra->size_hint = size;
+	g_mutex_unlock(&ra->lock);
+}
+
 void readahead_invalidate(struct readahead *ra, uint64_t off, uint64_t len)
 {
 	uint64_t end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
@@ -706,6 +725,7 @@ void readahead_invalidate(struct readahead *ra, uint64_t off, uint64_t len)
 	if (ra == NULL)
 		return;
 	g_mutex_lock(&ra->lock);
+	ra->size_hint = UINT64_MAX; /* a local write or truncate moves the end */
 	drop_range(ra, off, end);
 	g_mutex_unlock(&ra->lock);
 }

@@ -62,6 +62,10 @@ ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct
 /* A local write or truncate changed [off, off + len) (len UINT64_MAX: to
  * the end of the file): drop what is buffered or being read there. */
 void readahead_invalidate(struct readahead *ra, uint64_t off, uint64_t len);
+/* The file's size as a fresh lookup saw it (UINT64_MAX: unknown): a READ
+ * that comes back short exactly there is taken as the end of the file
+ * instead of asking for the rest (one round trip less per small file). */
+void readahead_size_hint(struct readahead *ra, uint64_t size);
 /* The handle changed (reconnect): drop everything. */
 void readahead_reset(struct readahead *ra);
 

@@ -298,3 +298,20 @@ bytes_read() {
 		chmod(0750, $fh) or die; @s = stat($fh); printf("%o\n", $s[2] & 07777)' "$m/rewind")" = 750 ]
 	[ "$(stat -c %a "$R/rewind")" = 750 ]
 }
+
+@test "a small file read after a fresh lookup costs one READ, not one more to hear the end" {
+	local m=$TOP/m1 nc=$TOP/m3 n0
+	mkdir -p "$R/small"
+	head -c 3000 /dev/urandom >"$R/small/s1"
+	daemon_mount "127.0.0.1:$R" "$m"
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	ls -l "$m/small" "$nc/small" >/dev/null
+	n0=$(log_lines)
+	cmp "$R/small/s1" "$m/small/s1"
+	# the size from the listing: the short READ at 3000 is the end
+	[ "$(requests read "$R/small/s1" "$n0")" = 1 ]
+	n0=$(log_lines)
+	cmp "$R/small/s1" "$nc/small/s1"
+	# no cached size: the rest is asked for, and EOF comes back
+	[ "$(requests read "$R/small/s1" "$n0")" -ge 2 ]
+}
