@@ -681,60 +681,6 @@ int sftpfs_file_drain(struct sftpfs_file *f)
 	return w != 0 ? w : r;
 }
 
-int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
-{
-	GPtrArray *busy = NULL;
-	GPtrArray *a;
-	int r = 0;
-
-	g_mutex_lock(&fs->files_lock);
-	a = g_hash_table_lookup(fs->files, path);
-	for (guint i = 0; a != NULL && i < a->len; i++) {
-		struct sftpfs_file *f = g_ptr_array_index(a, i);
-
-		if (f->is_dir || !(f->pflags & SFTP_FXF_WRITE))
-			continue;
-		if (busy == NULL)
-			busy = g_ptr_array_new();
-		g_ptr_array_add(busy, file_ref(f));
-	}
-	g_mutex_unlock(&fs->files_lock);
-	for (guint i = 0; busy != NULL && i < busy->len; i++) {
-		struct sftpfs_file *f = g_ptr_array_index(busy, i);
-		int e = wait_queue(f, 0);
-
-		if (r == 0)
-			r = e;
-		file_unref(f);
-	}
-	if (busy != NULL)
-		g_ptr_array_unref(busy);
-	return r;
-}
-
-int sftpfs_file_release(struct sftpfs_file *f)
-{
-	int r = 0, e;
-
-	if (!f->is_dir)
-		r = sftpfs_file_drain(f);
-	index_remove(f);
-	g_mutex_lock(&f->lock);
-	if (r != 0 && !g_queue_is_empty(&f->writes)) {
-		log_error(LOG_CAT_GENERAL, "%s: %zu bytes could not be written: %s", f->path, f->write_bytes,
-			  err_str(r));
-		drop_writes_locked(f, r);
-	}
-	g_mutex_unlock(&f->lock);
-	if (f->stale == 0 && !sftpfs_link_dead(f->link)) {
-		e = sftp_close(f->link->client, &f->handle);
-		if (r == 0 && e != 0 && !sftpfs_link_dead(f->link))
-			r = e;
-	}
-	file_unref(f);
-	return r;
-}
-
 /* Files open for writing on path, each with a reference (NULL if none). */
 static GPtrArray *writers_of(struct sftpfs *fs, const char *path)
 {
@@ -762,6 +708,44 @@ static void writers_free(GPtrArray *busy)
 		file_unref(g_ptr_array_index(busy, i));
 	if (busy != NULL)
 		g_ptr_array_unref(busy);
+}
+
+int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	int r = 0;
+
+	for (guint i = 0; busy != NULL && i < busy->len; i++) {
+		int e = wait_queue(g_ptr_array_index(busy, i), 0);
+
+		if (r == 0)
+			r = e;
+	}
+	writers_free(busy);
+	return r;
+}
+
+int sftpfs_file_release(struct sftpfs_file *f)
+{
+	int r = 0, e;
+
+	if (!f->is_dir)
+		r = sftpfs_file_drain(f);
+	index_remove(f);
+	g_mutex_lock(&f->lock);
+	if (r != 0 && !g_queue_is_empty(&f->writes)) {
+		log_error(LOG_CAT_GENERAL, "%s: %zu bytes could not be written: %s", f->path, f->write_bytes,
+			  err_str(r));
+		drop_writes_locked(f, r);
+	}
+	g_mutex_unlock(&f->lock);
+	if (f->stale == 0 && !sftpfs_link_dead(f->link)) {
+		e = sftp_close(f->link->client, &f->handle);
+		if (r == 0 && e != 0 && !sftpfs_link_dead(f->link))
+			r = e;
+	}
+	file_unref(f);
+	return r;
 }
 
 /*
