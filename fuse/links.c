@@ -92,10 +92,10 @@ void sftpfs_op_begin(const struct sftpfs *fs)
 void sftpfs_hold(struct sftpfs_link *l)
 {
 	if (n_held == HELD_MAX) {
-		/* Never with the operations as written; keep the client valid
-		 * by dropping the oldest reference only if it is not this one. */
+		/* Never with the operations as written. The caller goes on
+		 * using l's client, so the reference is kept (leaked) rather
+		 * than dropped under it. */
 		log_error(LOG_CAT_GENERAL, "internal: too many connection references in one operation");
-		sftpfs_link_unref(l);
 		return;
 	}
 	held[n_held++] = l;

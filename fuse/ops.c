@@ -148,16 +148,6 @@ static int refine_exists(struct sftp_client *c, const char *remote, int r)
 	return r;
 }
 
-/* refine_exists with a client of the mount. */
-static int refine_exists_any(struct sftpfs *fs, const char *remote, int r)
-{
-	struct sftp_client *c = NULL;
-
-	if (sftpfs_client(fs, &c) != 0)
-		return r;
-	return refine_exists(c, remote, r);
-}
-
 /* 1 directory, 0 something else, negative code if it cannot be seen. */
 static int is_dir(struct sftp_client *c, const char *remote)
 {
@@ -984,7 +974,7 @@ static bool own_exclusive_create(struct sftpfs *fs, const char *remote, int r)
 	time_t now = time(NULL);
 	bool ours = false;
 
-	if (sftpfs_errno(refine_exists_any(fs, remote, r)) != EEXIST || sftpfs_client(fs, &c) != 0)
+	if (sftpfs_client(fs, &c) != 0 || sftpfs_errno(refine_exists(c, remote, r)) != EEXIST)
 		return false;
 	if (sftp_lstat(c, remote, &a) == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) && S_ISREG(a.permissions) &&
 	    (a.flags & SFTP_ATTR_SIZE) && a.size == 0 && (a.flags & SFTP_ATTR_ACMODTIME) &&
