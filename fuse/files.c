@@ -725,6 +725,63 @@ int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
 	return r;
 }
 
+/*
+ * When f is the only descriptor writing its path and all its writes have gone
+ * out on its live handle, the FSTAT goes right behind them on that handle
+ * (a server answers requests on one handle in order) instead of after their
+ * acknowledgements: one round trip, not two, for git's fstat after writing
+ * each file. Its answer counts only if, when it came, every write was
+ * acknowledged without error and nothing was written or reopened meanwhile;
+ * otherwise the writes are drained and the FSTAT asked again.
+ */
+int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a)
+{
+	g_autofree char *path = NULL;
+	GPtrArray *busy;
+	struct sftpfs_link *link = NULL;
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
+	uint64_t stamp = 0;
+	bool ok;
+	int r;
+
+	g_mutex_lock(&f->fs->files_lock);
+	path = g_strdup(f->path);
+	g_mutex_unlock(&f->fs->files_lock);
+	busy = writers_of(f->fs, path);
+	ok = busy == NULL || (busy->len == 1 && g_ptr_array_index(busy, 0) == f);
+	writers_free(busy);
+
+	g_mutex_lock(&f->io_lock);
+	g_mutex_lock(&f->lock);
+	ok = ok && f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
+	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
+		ok = ((struct wb_write *)l->data)->sent;
+	if (ok) {
+		stamp = f->next_seq;
+		link = f->link;
+		sftpfs_hold(sftpfs_link_ref(link));
+		c = link->client;
+		h = f->handle;
+	}
+	g_mutex_unlock(&f->lock);
+	g_mutex_unlock(&f->io_lock);
+	if (ok) {
+		r = sftp_fstat(c, &h, a);
+		g_mutex_lock(&f->lock);
+		ok = r == 0 && g_queue_is_empty(&f->writes) && f->write_err == 0 && f->next_seq == stamp &&
+		     f->link == link;
+		g_mutex_unlock(&f->lock);
+		if (ok)
+			return 0;
+		sftp_attrs_clear(a);
+		memset(a, 0, sizeof(*a));
+	}
+	if ((r = sftpfs_file_drain(f)) == 0 && (r = sftpfs_file_handle(f, &c, &h)) == 0)
+		r = sftp_fstat(c, &h, a);
+	return r;
+}
+
 int sftpfs_file_release(struct sftpfs_file *f)
 {
 	int r = 0, e;
@@ -774,6 +831,37 @@ bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp)
 	}
 	writers_free(busy);
 	return ok;
+}
+
+bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *atime)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	bool known = false;
+
+	for (guint i = 0; busy != NULL && i < busy->len && !known; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+
+		g_mutex_lock(&f->lock);
+		known = f->atime_known;
+		*atime = f->atime;
+		g_mutex_unlock(&f->lock);
+	}
+	writers_free(busy);
+	return known;
+}
+
+void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = writers_of(fs, path);
+
+	for (guint i = 0; busy != NULL && i < busy->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+
+		g_mutex_lock(&f->lock);
+		f->atime_known = false;
+		g_mutex_unlock(&f->lock);
+	}
+	writers_free(busy);
 }
 
 /* For pipeline.c: true when the files open for writing on path have no

@@ -20,6 +20,7 @@ fuse_sftpfs_SOURCES = \
 fuse_sftpfs_SOURCES += fuse/cache.c fuse/cache.h
 fuse_sftpfs_SOURCES += fuse/readahead.c fuse/readahead.h
 fuse_sftpfs_SOURCES += fuse/pipeline.c
+fuse_sftpfs_SOURCES += fuse/dirlist.c
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
@@ -50,6 +51,13 @@ DAEMON_INTEGRATION_TESTS = \
 EXTRA_DIST += $(DAEMON_INTEGRATION_TESTS) tests/integration/lib/daemon.bash
 if HAVE_BATS
 TESTS += $(DAEMON_INTEGRATION_TESTS)
+endif
+
+# Round trips saved on tree walks, untar and checkouts (issue 7).
+PREFETCH_INTEGRATION_TESTS = tests/integration/daemon-prefetch.bats
+EXTRA_DIST += $(PREFETCH_INTEGRATION_TESTS)
+if HAVE_BATS
+TESTS += $(PREFETCH_INTEGRATION_TESTS)
 endif
 
 # Fault injection (issue 9): reconnects through tests/tools/fault-proxy.

@@ -206,6 +206,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	g_autofree char *remote = NULL;
 	g_autofree char *fpath = NULL;
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
+	uint64_t stamp = 0;
+	bool pipelined;
 	int r;
 
 	fi = real_fi(fi, &path);
@@ -224,18 +226,31 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	    sftpfs_cache_get_attr(fs->cache, path, st, &r))
 		return neg(r);
 	if (f != NULL) {
-		struct sftp_handle h;
-
 		/* The size and times must include our pending writes. */
-		if ((r = sftpfs_file_drain(f)) == 0 && (r = sftpfs_file_handle(f, &c, &h)) == 0)
-			r = sftp_fstat(c, &h, &a);
+		r = sftpfs_file_fstat(f, &a);
 	} else {
-		if (path != NULL && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		/* Pending writes of the path land first; when they have all
+		 * gone out, the LSTAT follows them instead of waiting (the
+		 * answer counts if they were all acknowledged by then). */
+		pipelined = path != NULL && !fs->opts->follow_symlinks && sftpfs_open_for_writing(fs, path) &&
+			    sftpfs_files_sent(fs, path, &stamp);
+		if (path != NULL && !pipelined && (r = sftpfs_files_drain_path(fs, path)) != 0)
+			return neg(r);
+		/* The parent's listing, on its way or asked again, answers the
+		 * lookups that follow (dirlist.c). */
+		if (fs->cache != NULL && path != NULL && sftpfs_prefetch_missed(fs, path) &&
+		    !sftpfs_open_for_writing(fs, path) && sftpfs_cache_get_attr(fs->cache, path, st, &r))
 			return neg(r);
 		if ((r = sftpfs_client(fs, &c)) != 0)
 			return neg(r);
 		remote = rpath(fs, path);
 		r = fs->opts->follow_symlinks ? sftp_stat(c, remote, &a) : sftp_lstat(c, remote, &a);
+		if (pipelined && r == 0 && !sftpfs_files_settled(fs, path, stamp, c)) {
+			sftp_attrs_clear(&a);
+			memset(&a, 0, sizeof(a));
+			if ((r = sftpfs_files_drain_path(fs, path)) == 0)
+				r = sftp_lstat(c, remote, &a);
+		}
 	}
 	if (r == 0) {
 		attrs_to_stat(fs, &a, st);
@@ -254,6 +269,7 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	struct sftpfs_file *f = NULL;
 	int r;
 
+	(void)sftpfs_prefetch_take(fs, path); /* a listing ahead in flight lands first */
 	if (sftpfs_cache_has_dir(fs->cache, path)) {
 		/* Listed recently: readdir answers from the cache and asks
 		 * the server only if the listing expires first. */
@@ -269,102 +285,6 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/*
- * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
- * same handle while the caller waits for its own, so a directory of one
- * batch plus the final EOF costs one round trip instead of two, and a large
- * one half as many. The server answers requests on one handle in order
- * (filexfer-02 §6.1 lets a client send several before the replies), each
- * READDIR returning the next batch or EOF; batch order does not matter.
- */
-struct dir_batch {
-	int r;
-	struct sftp_names n;
-};
-
-struct dir_ahead {
-	struct sftp_client *client;
-	const struct sftp_handle *handle;
-	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
-};
-
-static bool batch_last(int r, const struct sftp_names *n)
-{
-	return r != 0 || n->count == 0;
-}
-
-static void *dir_ahead_run(void *p)
-{
-	struct dir_ahead *a = p;
-	bool last;
-
-	do {
-		struct dir_batch *b = g_malloc0(sizeof(*b));
-
-		b->r = sftp_readdir(a->client, a->handle, &b->n);
-		last = batch_last(b->r, &b->n);
-		g_async_queue_push(a->batches, b);
-	} while (!last);
-	return NULL;
-}
-
-/* Keeps one reply: a batch goes to out (which takes the names), the end or
- * an error is noted. */
-static void take_batch(GArray *out, int r, struct sftp_names *n, bool *eof, int *err)
-{
-	if (!batch_last(r, n)) {
-		g_array_append_val(out, *n);
-		return;
-	}
-	if (r == ERR_EOF || r == 0)
-		*eof = true;
-	else if (*err == 0)
-		*err = r;
-	sftp_names_clear(n);
-}
-
-/* Every remaining batch of an open directory handle, two READDIRs in flight. */
-static int read_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out)
-{
-	struct dir_ahead ahead = { .client = c, .handle = h, .batches = g_async_queue_new() };
-	GThread *thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
-	bool eof = false, ahead_done = thread == NULL;
-	int err = 0;
-
-	while (!eof && err == 0) {
-		struct sftp_names n = { 0 };
-		int r = sftp_readdir(c, h, &n);
-
-		take_batch(out, r, &n, &eof, &err);
-		/* The thread's request went out with ours: take its reply. */
-		if (!ahead_done) {
-			struct dir_batch *b = g_async_queue_pop(ahead.batches);
-
-			ahead_done = batch_last(b->r, &b->n);
-			take_batch(out, b->r, &b->n, &eof, &err);
-			g_free(b);
-		}
-	}
-	while (!ahead_done) {
-		struct dir_batch *b = g_async_queue_pop(ahead.batches);
-
-		ahead_done = batch_last(b->r, &b->n);
-		take_batch(out, b->r, &b->n, &eof, &err);
-		g_free(b);
-	}
-	if (thread != NULL)
-		g_thread_join(thread);
-	g_async_queue_unref(ahead.batches);
-	return err;
-}
-
-static void clear_batches(GArray *out)
-{
-	for (guint i = 0; i < out->len; i++)
-		sftp_names_clear(&g_array_index(out, struct sftp_names, i));
-	g_array_set_size(out, 0);
-}
-
 /* The whole listing; read again from the start on a reopened handle if the
  * connection is lost on the way (nothing reaches the kernel before). */
 static int read_listing(struct sftpfs_file *f, GArray *out)
@@ -377,31 +297,14 @@ static int read_listing(struct sftpfs_file *f, GArray *out)
 		if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 			return r;
 		if (prev != NULL && c != prev)
-			clear_batches(out); /* a reopened handle starts over */
+			sftpfs_list_clear(out); /* a reopened handle starts over */
 		prev = c;
-		if ((r = read_batches(c, &h, out)) == 0)
+		if ((r = sftpfs_list_batches(c, &h, out)) == 0)
 			return 0;
 		if (sftp_client_error(c) == 0)
 			return r;
 		/* the next handle call reconnects or fails */
 	}
-}
-
-/* The listing on a handle of its own (a second readdir of one open
- * directory, after rewinddir: the first handle is at its end). */
-static int read_listing_again(struct sftpfs *fs, const char *path, GArray *out)
-{
-	struct sftp_client *c = NULL;
-	g_autofree char *remote = rpath(fs, path);
-	struct sftp_handle h;
-	int r, cr;
-
-	if ((r = sftpfs_client(fs, &c)) != 0 || (r = sftp_opendir(c, remote, &h)) != 0)
-		return r;
-	r = read_batches(c, &h, out);
-	if ((cr = sftp_close(c, &h)) != 0)
-		log_debug(LOG_CAT_FUSE, "closing directory %s: %s", path, err_str(cr));
-	return r;
 }
 
 /* Fills one entry; st NULL when its attributes are unknown. */
@@ -432,10 +335,17 @@ static int fill_entry(struct sftpfs *fs, void *dbuf, fuse_fill_dir_t filler, con
 	return filler(dbuf, name, st, 0, ff) != 0 ? ERR_ALLOC_FAIL : 0;
 }
 
+/* Adds path/name to subdirs if st shows a directory (dirlist.c lists it ahead). */
+static void note_subdir(GPtrArray *subdirs, const char *path, const char *name, const struct stat *st)
+{
+	if (st != NULL && S_ISDIR(st->st_mode) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+		g_ptr_array_add(subdirs, sftpfs_child_path(path, name));
+}
+
 /* Fills from a fresh cached listing of path, with the cached attributes
  * (readdirplus without a round trip). False if none is cached. */
 static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse_fill_dir_t filler,
-			   enum fuse_readdir_flags flags, int *r)
+			   enum fuse_readdir_flags flags, GPtrArray *subdirs, int *r)
 {
 	GPtrArray *v = sftpfs_cache_get_dir(fs->cache, path);
 
@@ -444,7 +354,9 @@ static bool readdir_cached(struct sftpfs *fs, const char *path, void *dbuf, fuse
 		return false;
 	for (guint i = 0; i < v->len && *r == 0; i++) {
 		const struct sftpfs_cache_dirent *e = g_ptr_array_index(v, i);
+
 		*r = fill_entry(fs, dbuf, filler, e->name, e->has_attr ? &e->st : NULL, flags);
+		note_subdir(subdirs, path, e->name, e->has_attr ? &e->st : NULL);
 	}
 	g_ptr_array_unref(v);
 	return true;
@@ -465,46 +377,46 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 	struct sftpfs_file *f = d == NULL ? file_of(fi) : NULL;
 	g_autofree char *dpath = d != NULL ? g_strdup(d->path) : file_path_dup(f);
 	bool *listed = d != NULL ? &d->listed : &f->listed;
+	g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func(g_free);
+	struct sftp_client *c = NULL;
 	GArray *batches;
-	struct sftpfs_cache_dir *listing = NULL;
 	uint64_t gen;
 	int r;
 
 	(void)path;
 	(void)offset;
-	if (readdir_cached(fs, dpath, dbuf, filler, flags, &r))
+	if (readdir_cached(fs, dpath, dbuf, filler, flags, subdirs, &r)) {
+		if (r == 0)
+			sftpfs_prefetch_listed(fs, dpath, subdirs);
 		return neg(r);
+	}
 	gen = sftpfs_cache_generation(fs->cache);
 	batches = g_array_new(FALSE, TRUE, sizeof(struct sftp_names));
-	/* The kernel does not call readdir twice at once on one directory. */
-	r = f == NULL || *listed ? read_listing_again(fs, dpath, batches) : read_listing(f, batches);
+	/* The kernel does not call readdir twice at once on one directory. A
+	 * second readdir of one open directory (after rewinddir: the first
+	 * handle is at its end) lists on a handle of its own. */
+	if (f != NULL && !*listed)
+		r = read_listing(f, batches);
+	else if ((r = sftpfs_client(fs, &c)) == 0)
+		r = sftpfs_list_path(fs, c, dpath, batches);
 	*listed = true;
-	if (r == 0 && fs->cache != NULL)
-		listing = sftpfs_cache_dir_new();
+	if (r == 0)
+		sftpfs_list_store(fs, dpath, batches, gen);
 	for (guint b = 0; r == 0 && b < batches->len; b++) {
 		const struct sftp_names *n = &g_array_index(batches, struct sftp_names, b);
 
 		for (size_t i = 0; r == 0 && i < n->count; i++) {
 			const struct sftp_name *e = &n->v[i];
-			bool dot = strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0;
 			struct stat st;
 
 			attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
 			r = fill_entry(fs, dbuf, filler, e->name, &st, flags);
-			if (listing == NULL)
-				continue;
-			sftpfs_cache_dir_add(listing, e->name);
-			if (!dot && st.st_mode != 0 && !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
-				g_autofree char *child = strcmp(dpath, "/") == 0 ? g_strconcat("/", e->name, NULL)
-										  : g_strconcat(dpath, "/", e->name, NULL);
-				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
-			}
+			note_subdir(subdirs, dpath, e->name, &st);
 		}
 	}
-	if (r == 0 && listing != NULL)
-		sftpfs_cache_put_dir(fs->cache, dpath, g_steal_pointer(&listing), gen);
-	sftpfs_cache_dir_free(listing);
-	clear_batches(batches);
+	if (r == 0)
+		sftpfs_prefetch_listed(fs, dpath, subdirs);
+	sftpfs_list_clear(batches);
 	g_array_unref(batches);
 	return neg(r);
 }
@@ -537,7 +449,7 @@ static int op_mkdir(const char *path, mode_t mode)
 	r = sftp_mkdir(c, remote, &a);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, true);
-	sftpfs_trail_store(fs, path, r, gen);
+	sftpfs_trail_store(fs, path, r, gen, 1);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -606,6 +518,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct sftp_client *c = NULL;
 	g_autofree char *rfrom = rpath(fs, from);
 	g_autofree char *rto = rpath(fs, to);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if (flags & RENAME_EXCHANGE)
@@ -618,21 +531,25 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		/* Plain SSH_FXP_RENAME never replaces (filexfer-02 §6.5);
 		 * OpenSSH implements it with link(2)+unlink(2), so an
 		 * existing target fails atomically. */
+		sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
 		r = sftp_rename(c, rfrom, rto);
-		if (generic_failure(r) && is_dir(c, rto) >= 0)
-			r = ERR_FILE_EXISTS;
 		if (r == 0) {
 			sftpfs_files_rename(fs, from, to);
 			sftpfs_cache_renamed(fs->cache, from, to);
 		}
+		sftpfs_trail_store(fs, to, r, gen, 1);
+		if (generic_failure(r) && is_dir(c, rto) >= 0)
+			r = ERR_FILE_EXISTS;
 		return neg(r);
 	}
-	r = refine_rename(c, rfrom, rto, sftp_posix_rename(c, rfrom, rto));
+	sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
+	r = sftp_posix_rename(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
 	}
-	return neg(r);
+	sftpfs_trail_store(fs, to, r, gen, 1);
+	return neg(refine_rename(c, rfrom, rto, r));
 }
 
 /* Absolute targets inside the mounted directory as relative ones (sshfs
@@ -813,7 +730,7 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 		path = fpath = file_path_dup(file_of(fi));
 	sftpfs_cache_changed(fs->cache, path);
 	if (by_path)
-		sftpfs_trail_store(fs, path, r, gen);
+		sftpfs_trail_store(fs, path, r, gen, 1);
 	return r;
 }
 
@@ -918,12 +835,19 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
 	time_t now = time(NULL);
 	int r;
 
-	/* SFTP v3 sets atime and mtime together, in whole seconds. */
+	/* SFTP v3 sets atime and mtime together, in whole seconds. A file
+	 * this mount just created and nobody read has its creation atime. */
 	if (tv[0].tv_nsec == UTIME_OMIT || tv[1].tv_nsec == UTIME_OMIT) {
+		int64_t atime;
+
 		if (tv[0].tv_nsec == UTIME_OMIT && tv[1].tv_nsec == UTIME_OMIT)
 			return 0;
-		if ((r = current_attrs(path, fi, &cur)) != 0)
+		if (tv[0].tv_nsec == UTIME_OMIT && path != NULL &&
+		    sftpfs_files_created_atime(sftpfs_get(), path, &atime)) {
+			cur.atime = (uint32_t)atime;
+		} else if ((r = current_attrs(path, fi, &cur)) != 0) {
 			return neg(r);
+		}
 	}
 	a.atime = time_of(&tv[0], cur.atime, now);
 	a.mtime = time_of(&tv[1], cur.mtime, now);
@@ -1028,7 +952,16 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
-	int r = open_common(path, 0, fi, false);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
+	/* Reading only: the attributes come along (pipeline.c). */
+	bool trail = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
+	int r;
+
+	if (trail)
+		sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
+	r = open_common(path, 0, fi, false);
+	if (trail)
+		sftpfs_trail_store(fs, path, r, gen, 0);
 
 	if (r == 0 && (fi->flags & O_TRUNC))
 		sftpfs_cache_changed(fs->cache, path);
@@ -1110,6 +1043,7 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = file_of(fi);
+	g_autofree char *fpath = NULL;
 	struct sftp_client *c = NULL;
 	struct sftp_handle h;
 	struct sftp_limits lim;
@@ -1124,8 +1058,10 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	if (size == 0)
 		return 0;
 	/* Reads see the writes made through the mount, on any descriptor. */
-	if ((r = sftpfs_files_drain_path(f->fs, f->path)) != 0)
+	fpath = file_path_dup(f);
+	if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
 		return neg(r);
+	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
 	if (f->ra != NULL) {
@@ -1133,7 +1069,7 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		int cerr = 0;
 		ssize_t got;
 
-		readahead_size_hint(f->ra, sftpfs_cache_get_attr(f->fs->cache, f->path, &st, &cerr) && cerr == 0
+		readahead_size_hint(f->ra, sftpfs_cache_get_attr(f->fs->cache, fpath, &st, &cerr) && cerr == 0
 						   ? (uint64_t)st.st_size
 						   : UINT64_MAX);
 		got = readahead_read(f->ra, c, &h, (uint64_t)offset, out, size);

@@ -69,6 +69,9 @@ static const struct opt_spec opt_table[] = {
 	  .help = "synchronous reads (no speculative read-ahead)" },
 	{ .name = "readahead_max", .kind = OPT_UINT, .offset = FIELD(readahead_max), .arg = "N",
 	  .help = "largest read-ahead of one open file in bytes (default 16777216)" },
+	{ .name = "dir_prefetch", .kind = OPT_UINT, .offset = FIELD(dir_prefetch), .arg = "N",
+	  .help = "list up to N subdirectories of a listed directory ahead, in the background; 0 turns it off "
+		  "(default 64)" },
 	{ .name = "sync_readdir", .kind = OPT_FLAG, .offset = FIELD(sync_readdir), .flag = true,
 	  .help = "synchronous readdir" },
 	{ .name = "sshfs_debug", .kind = OPT_FLAG, .offset = FIELD(debug), .flag = true,
@@ -263,6 +266,7 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->max_conns = 1;
 	o->max_write = OPT_UNSET;
 	o->readahead_max = OPT_UNSET;
+	o->dir_prefetch = DIR_PREFETCH_DEFAULT;
 	o->dcache_timeout = OPT_UNSET;
 	o->dcache_stat_timeout = OPT_UNSET;
 	o->dcache_dir_timeout = OPT_UNSET;

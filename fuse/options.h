@@ -47,6 +47,9 @@ enum {
 /* "Unset" for numeric options whose default is decided later. */
 #define OPT_UNSET UINT32_MAX
 
+/* -o dir_prefetch default: subdirectories listed ahead per listing. */
+#define DIR_PREFETCH_DEFAULT 64
+
 struct sftpfs_opts {
 	/* The remote: [user@]host:[dir]. user NULL = from ssh_config/login name;
 	 * remote_dir "" = the remote home; IPv6 brackets stripped from host. */
@@ -93,6 +96,7 @@ struct sftpfs_opts {
 	uint32_t max_conns;      /* default 1 */
 	uint32_t max_write;      /* OPT_UNSET = server limit */
 	uint32_t readahead_max;  /* bytes; OPT_UNSET = READAHEAD_FILE_MAX_DEFAULT */
+	uint32_t dir_prefetch;   /* subdirectories listed ahead per listing (dirlist.c) */
 	uint32_t dcache_timeout; /* dcache_* in seconds; OPT_UNSET = default */
 	uint32_t dcache_stat_timeout;
 	uint32_t dcache_dir_timeout;

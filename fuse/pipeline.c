@@ -5,15 +5,18 @@
  * entry up; setattr replies with the attributes). Asked separately that is a
  * second round trip per change. Here the change is followed at once, on the
  * same connection, by an LSTAT of its path (sftp_trail_lstat in src/sftp.h);
+ * a rename by one of the new name, a read-only open (git opens, fstats and
+ * reads its config after each rename) by one of the file;
  * the server answers in order, so the reply is the state right after the
  * change and both cost one round trip. Untar and git clone do this once or
  * twice per file.
  *
  * Where the attributes go, so results never change:
- *  - mkdir, setattr: into the attribute cache (cache.h), only if the change
- *    itself was the one local change since the request went out (the cache
- *    generation moved by exactly one) and the path is not open for writing
- *    here (pending writes would be missing from them);
+ *  - mkdir, setattr, rename, read-only open: into the attribute cache
+ *    (cache.h), only if the change itself was the one local change since
+ *    the request went out (the cache generation moved by exactly one; by
+ *    none for an open) and the path is not open for writing here (pending
+ *    writes would be missing from them);
  *  - setattr of a path open for writing here (tar's futimens before close):
  *    getattr drains the pending writes and asks the server. The trailing
  *    LSTAT gives the same answer when every write of the path had gone out
@@ -103,7 +106,7 @@ static bool take(struct sftpfs *fs, struct stat *st, const struct sftp_client **
 	return ok;
 }
 
-void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen)
+void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen, unsigned changes)
 {
 	const struct sftp_client *client = NULL;
 	struct stat st;
@@ -125,19 +128,23 @@ void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen
 		return;
 	}
 	/* gen was taken before the request; the change's own invalidation
-	 * moved it by one. More means another change we cannot order. */
-	if (sftpfs_cache_generation(fs->cache) != gen + 1 || sftpfs_open_for_writing(fs, path))
+	 * moved it by changes. More means another change we cannot order. */
+	if (sftpfs_cache_generation(fs->cache) != gen + changes || sftpfs_open_for_writing(fs, path))
 		return;
-	sftpfs_cache_put_attr(fs->cache, path, &st, gen + 1);
+	sftpfs_cache_put_attr(fs->cache, path, &st, gen + changes);
 }
 
-void sftpfs_trail_created(struct sftpfs *fs, const struct sftpfs_file *f, int r)
+void sftpfs_trail_created(struct sftpfs *fs, struct sftpfs_file *f, int r)
 {
 	struct stat st;
 
 	memset(&tls_created, 0, sizeof(tls_created));
 	if (!take(fs, &st, NULL) || r != 0 || f == NULL)
 		return;
+	g_mutex_lock(&f->lock);
+	f->atime_known = true;
+	f->atime = st.st_atime;
+	g_mutex_unlock(&f->lock);
 	tls_created.f = f;
 	tls_created.when = g_get_monotonic_time();
 	tls_created.st = st;

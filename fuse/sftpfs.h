@@ -92,6 +92,7 @@ struct sftpfs {
 	GHashTable *uid_r2l, *uid_l2r, *gid_r2l, *gid_l2r; /* idmap=file */
 
 	struct sftpfs_cache *cache; /* fuse/cache.h; NULL with dir_cache=no */
+	struct sftpfs_prefetch *prefetch; /* dirlist.c; NULL when off */
 };
 
 /*
@@ -131,6 +132,11 @@ struct sftpfs_file {
 	/* Read-ahead engine (readahead.h), NULL if off; set before the file is
 	 * in the index, freed with the last reference. */
 	struct readahead *ra;
+	/* The file's atime when this mount created it (the trailing LSTAT of
+	 * create, pipeline.c), until something reads it: a utimens that keeps
+	 * the atime (tar's futimens of the mtime alone) needs no LSTAT. */
+	bool atime_known;
+	int64_t atime;
 };
 
 /* The mount of the calling FUSE operation. */
@@ -189,6 +195,8 @@ int sftpfs_file_drain(struct sftpfs_file *f) MUST_CHECK;
 int sftpfs_files_drain_path(struct sftpfs *fs, const char *path) MUST_CHECK;
 /* Closes the handle (after draining) and frees f; returns the first error. */
 int sftpfs_file_release(struct sftpfs_file *f) MUST_CHECK;
+/* FSTAT of f after every write made through the mount to its path. */
+int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a) MUST_CHECK;
 /* A rename through the mount: open files under from now live under to. */
 void sftpfs_files_rename(struct sftpfs *fs, const char *from, const char *to);
 void sftpfs_files_init(struct sftpfs *fs);
@@ -236,14 +244,47 @@ extern const struct fuse_operations sftpfs_ops;
  * sftpfs_trail_created; op_getattr asks sftpfs_trail_created_getattr first.
  */
 void sftpfs_trail_arm(struct sftpfs *fs, const char *path, unsigned kinds);
-void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen);
-void sftpfs_trail_created(struct sftpfs *fs, const struct sftpfs_file *f, int r);
+void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen, unsigned changes);
+void sftpfs_trail_created(struct sftpfs *fs, struct sftpfs_file *f, int r);
 bool sftpfs_trail_created_getattr(struct sftpfs_file *f, struct stat *st);
 bool sftpfs_trail_setattr_getattr(struct sftpfs *fs, const char *path, struct stat *st);
 /* files.c, for pipeline.c */
 bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp);
+/* The atime a file open for writing on path had when this mount created it
+ * (false if unknown, or read since). */
+bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *atime);
+/* path was read: the atimes above may be stale. */
+void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path);
 bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, const struct sftp_client *c);
 /* ops.c */
+/*
+ * Directory listings (dirlist.c). A listing is a GArray of struct sftp_names
+ * batches (sftpfs_list_clear empties it).
+ */
+/* Every remaining batch of an open directory handle, two READDIRs in flight. */
+int sftpfs_list_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out) MUST_CHECK;
+/* The whole listing of path on a handle of its own (opened and closed here). */
+int sftpfs_list_path(struct sftpfs *fs, struct sftp_client *c, const char *path, GArray *out) MUST_CHECK;
+void sftpfs_list_clear(GArray *batches);
+/* Stores a complete listing of dpath and its entries' attributes in the
+ * cache, unless a local change happened since gen. */
+void sftpfs_list_store(struct sftpfs *fs, const char *dpath, const GArray *batches, uint64_t gen);
+/* "/" + name or dir + "/" + name (g_free). */
+char *sftpfs_child_path(const char *dir, const char *name);
+/* Listing ahead: started after the cache, stopped before disconnecting. */
+void sftpfs_prefetch_init(struct sftpfs *fs);
+void sftpfs_prefetch_stop(struct sftpfs *fs);
+/* dpath was listed for the kernel; subdirs (mount-relative paths) are its
+ * subdirectories, to list ahead. */
+void sftpfs_prefetch_listed(struct sftpfs *fs, const char *dpath, const GPtrArray *subdirs);
+/* A lookup of path missed the cache: lists its parent again if it was listed
+ * recently. True if it waited for a listing of the parent already in flight
+ * (the cache may answer now). */
+bool sftpfs_prefetch_missed(struct sftpfs *fs, const char *path);
+/* Before listing dpath: waits for its listing in flight (true), or takes
+ * back one still queued. */
+bool sftpfs_prefetch_take(struct sftpfs *fs, const char *dpath);
+
 void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st);
 bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path);
 

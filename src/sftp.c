@@ -575,8 +575,11 @@ static bool trail_matches(const struct trail *t, uint8_t type)
 	case SSH_FXP_MKDIR:
 		return (t->kinds & SFTP_TRAIL_MKDIR) != 0;
 	case SSH_FXP_SETSTAT:
-	case SSH_FXP_EXTENDED: /* lsetstat@openssh.com */
 		return (t->kinds & SFTP_TRAIL_SETSTAT) != 0;
+	case SSH_FXP_RENAME:
+		return (t->kinds & SFTP_TRAIL_RENAME) != 0;
+	case SSH_FXP_EXTENDED: /* lsetstat@openssh.com, posix-rename@openssh.com */
+		return (t->kinds & (SFTP_TRAIL_SETSTAT | SFTP_TRAIL_RENAME)) != 0;
 	default:
 		return false;
 	}

@@ -299,6 +299,7 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
 #define SFTP_TRAIL_OPEN 0x1u
 #define SFTP_TRAIL_MKDIR 0x2u
 #define SFTP_TRAIL_SETSTAT 0x4u /* SETSTAT and lsetstat@openssh.com */
+#define SFTP_TRAIL_RENAME 0x8u  /* RENAME and posix-rename@openssh.com */
 
 /*
  * Arms the calling thread: the next synchronous request of one of kinds it

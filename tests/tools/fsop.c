@@ -17,6 +17,13 @@
  *   fsop access PATH f|r|w|x|rw
  *   fsop ftruncate PATH SIZE | fsync PATH
  *   fsop pwrite PATH OFFSET TEXT | pread PATH OFFSET LEN
+ *   fsop create-write-mtime PATH TEXT MTIME   tar's sequence: O_CREAT|O_EXCL,
+ *                                   write, futimens(UTIME_OMIT, MTIME), close
+ *   fsop create-read-mtime PATH TEXT MTIME    the same with a read of the
+ *                                   file (through a second descriptor) before the futimens
+ *   fsop create-write-fstat PATH SIZE git checkout's: O_CREAT|O_EXCL, write
+ *                                   SIZE bytes, fstat (its size is printed), close
+ *   fsop read-size PATH             open read-only, fstat (size printed), read, close
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -30,6 +37,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static int report(long r)
@@ -240,6 +248,61 @@ int main(int argc, char **argv)
 		printf("\n");
 		free(b);
 		close(fd);
+		return 0;
+	}
+	if ((strcmp(op, "create-write-mtime") == 0 || strcmp(op, "create-read-mtime") == 0) && argc >= 5) {
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)number(argv[4]) } };
+		size_t len = strlen(argv[3]);
+		char buf[64];
+
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return report(fd);
+		if (write(fd, argv[3], len) != (ssize_t)len)
+			return report(-1);
+		if (strcmp(op, "create-read-mtime") == 0) {
+			int rfd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+			if (rfd < 0 || read(rfd, buf, sizeof(buf)) < 0)
+				return report(-1);
+			close(rfd);
+		}
+		if (futimens(fd, ts) != 0)
+			return report(-1);
+		return report(close(fd));
+	}
+	if (strcmp(op, "create-write-fstat") == 0 && argc >= 4) {
+		size_t len = (size_t)number(argv[3]);
+		char *b = malloc(len + 1);
+		struct stat st;
+
+		if (b != NULL)
+			memset(b, 'x', len); /* faulted in: one FUSE write, not one per page */
+
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (b == NULL || fd < 0)
+			return report(-1);
+		if (write(fd, b, len) != (ssize_t)len || fstat(fd, &st) != 0)
+			return report(-1);
+		free(b);
+		if (close(fd) != 0)
+			return report(-1);
+		printf("%lld\n", (long long)st.st_size);
+		return 0;
+	}
+	if (strcmp(op, "read-size") == 0) {
+		struct stat st;
+		char buf[4096];
+
+		fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0)
+			return report(-1);
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (r < 0)
+			return report(r);
+		close(fd);
+		printf("%lld\n", (long long)st.st_size);
 		return 0;
 	}
 	return usage();
