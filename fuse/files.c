@@ -83,10 +83,25 @@ void sftpfs_files_init(struct sftpfs *fs)
 	fs->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 }
 
+static void file_unref(struct sftpfs_file *f);
+
 void sftpfs_files_clear(struct sftpfs *fs)
 {
+	GHashTableIter it;
+	gpointer value;
+
 	if (fs->files == NULL)
 		return;
+	/* Files still open here were never released: the loop ended first (a
+	 * signal, or a lazy unmount with files open). Drop the reference their
+	 * FUSE handle held; the server closes their handles with the link. */
+	g_hash_table_iter_init(&it, fs->files);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		GPtrArray *a = value;
+
+		for (guint i = 0; i < a->len; i++)
+			file_unref(g_ptr_array_index(a, i));
+	}
 	g_hash_table_destroy(fs->files);
 	fs->files = NULL;
 	g_mutex_clear(&fs->files_lock);

@@ -407,6 +407,9 @@ static void st_on_close(void *ctx, int err)
 {
 	struct conn_stream *s = ctx;
 	struct conn *c = s->c;
+	/* conn_exec frees an exec stream as soon as it sees closed: after the
+	 * unlock below such a stream must not be touched. */
+	bool is_exec = s->is_exec;
 
 	s->ch = NULL;
 	pthread_mutex_lock(&c->lock);
@@ -418,7 +421,7 @@ static void st_on_close(void *ctx, int err)
 	s->close_err = err; /* 0: closed by the protocol; else the connection died */
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	if (!s->is_exec) {
+	if (!is_exec) {
 		pthread_mutex_lock(&s->cb_lock);
 		if (!s->detached && s->ops.on_close != NULL)
 			s->ops.on_close(s->ctx, err != 0 ? err : ERR_CONN_CLOSED);

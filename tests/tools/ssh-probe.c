@@ -62,7 +62,7 @@ static int verify_cb(void *ctx, const char *host, uint16_t port, const struct ss
 	return ERR_HOSTKEY_UNKNOWN;
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: ssh-probe -p PORT -i KEY -H HOSTKEY.pub [-o K=V] [-R BYTES] [-v] user@host "
 			"exec CMD | sftp-get REMOTE LOCAL | sftp-put LOCAL REMOTE\n");

@@ -4,7 +4,11 @@
  * connection shows: the server's first connection-protocol message arriving
  * in the same read as USERAUTH_SUCCESS (OpenSSH sends its
  * hostkeys-00@openssh.com global request right after it; through a slow or
- * batching link both land together).
+ * batching link both land together); and conn_exec run many times in a row,
+ * where the caller frees each finished exec stream while the I/O thread is
+ * still returning from the stream's close callback (a use-after-free that
+ * AddressSanitizer reports when the callback touches the stream after
+ * waking the caller).
  */
 #include "config.h"
 
@@ -23,6 +27,9 @@ struct server {
 	int fd;
 	struct peer p;
 	bool authed; /* after that only the client's DISCONNECT comes: not parsed */
+	bool serve_exec; /* keep parsing after auth: answer session channels and exec */
+	unsigned execs;  /* exec requests answered */
+	gint closing;    /* set before conn_close: the client's DISCONNECT is not parsed */
 };
 
 /* Every USERAUTH_REQUEST ("none" first) succeeds, and the global request
@@ -43,6 +50,74 @@ static void on_app(struct peer *p, void *ctx, struct buf *msg)
 		g_assert_cmpint(buf_put_u8(m, 0), ==, 0); /* want_reply false */
 		peer_send(p, m);
 	}
+	buf_free(m);
+}
+
+/* Session channels running "exec": open confirmed, the request answered,
+ * then exit-status 0, EOF and CLOSE at once (RFC 4254 §5.1, §6.5, §6.10);
+ * each channel gets the client's number back as ours. */
+static void on_app_exec(struct peer *p, void *ctx, struct buf *msg)
+{
+	struct server *s = ctx;
+	struct buf *m = buf_new(0);
+	uint32_t id;
+	uint8_t type;
+
+	g_assert_cmpint(buf_peek_u8(msg, 0, &type), ==, 0);
+	if (type == SSH2_MSG_USERAUTH_REQUEST) {
+		s->authed = true;
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_USERAUTH_SUCCESS), ==, 0);
+		peer_send(p, m);
+	} else if (type == SSH2_MSG_CHANNEL_OPEN) {
+		uint32_t window, maxpacket;
+		char *ctype = NULL;
+
+		g_assert_cmpint(buf_get_u8(msg, &type), ==, 0);
+		g_assert_cmpint(buf_get_cstring(msg, &ctype, NULL), ==, 0);
+		g_assert_cmpstr(ctype, ==, "session");
+		free(ctype);
+		g_assert_cmpint(buf_get_u32(msg, &id), ==, 0);
+		g_assert_cmpint(buf_get_u32(msg, &window), ==, 0);
+		g_assert_cmpint(buf_get_u32(msg, &maxpacket), ==, 0);
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_CHANNEL_OPEN_CONFIRMATION), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, 1u << 20), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, 32768), ==, 0);
+		peer_send(p, m);
+	} else if (type == SSH2_MSG_CHANNEL_REQUEST) {
+		char *req = NULL;
+		uint8_t want_reply;
+
+		g_assert_cmpint(buf_get_u8(msg, &type), ==, 0);
+		g_assert_cmpint(buf_get_u32(msg, &id), ==, 0);
+		g_assert_cmpint(buf_get_cstring(msg, &req, NULL), ==, 0);
+		g_assert_cmpstr(req, ==, "exec");
+		free(req);
+		g_assert_cmpint(buf_get_u8(msg, &want_reply), ==, 0);
+		s->execs++;
+		if (want_reply) {
+			g_assert_cmpint(buf_put_u8(m, SSH2_MSG_CHANNEL_SUCCESS), ==, 0);
+			g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+			peer_send(p, m);
+			buf_reset(m);
+		}
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_CHANNEL_REQUEST), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+		g_assert_cmpint(buf_put_cstring(m, "exit-status"), ==, 0);
+		g_assert_cmpint(buf_put_u8(m, 0), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, 0), ==, 0);
+		peer_send(p, m);
+		buf_reset(m);
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_CHANNEL_EOF), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+		peer_send(p, m);
+		buf_reset(m);
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_CHANNEL_CLOSE), ==, 0);
+		g_assert_cmpint(buf_put_u32(m, id), ==, 0);
+		peer_send(p, m);
+	}
+	/* The client's EOF, CLOSE, WINDOW_ADJUST and DISCONNECT need no answer. */
 	buf_free(m);
 }
 
@@ -74,7 +149,7 @@ static gpointer serve(gpointer data)
 		n = read(s->fd, chunk, sizeof(chunk));
 		if (n <= 0)
 			break;
-		if (s->authed)
+		if (s->authed && (!s->serve_exec || g_atomic_int_get(&s->closing)))
 			continue;
 		g_assert_cmpint(buf_put(s->p.in, chunk, (size_t)n), ==, 0);
 		peer_process(&s->p);
@@ -91,33 +166,75 @@ static int accept_any(void *ctx, const char *host, uint16_t port, const struct s
 	return 0;
 }
 
-static void test_global_request_with_auth_success(void)
+/* Serves s (answering upper-layer messages with on_app) on one end of a
+ * socketpair from a thread and connects to it over the other. */
+static struct conn *connect_to(struct server *s, void (*on_app_fn)(struct peer *, void *, struct buf *),
+			       GThread **thread)
 {
-	struct server s;
 	struct conn_params cp = { .host = "peer", .user = "u", .verify_host_key = accept_any };
 	struct conn *c = NULL;
-	GThread *t;
 	int sv[2];
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-	peer_init(&s.p, true, "chacha20-poly1305@openssh.com", "hmac-sha2-256");
-	s.p.send_ext_info = true;
-	s.p.on_app = on_app;
-	s.p.app_ctx = &s;
-	s.authed = false;
-	s.fd = sv[1];
-	t = g_thread_new("peer", serve, &s);
+	peer_init(&s->p, true, "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	s->p.send_ext_info = true;
+	s->p.on_app = on_app_fn;
+	s->p.app_ctx = s;
+	s->fd = sv[1];
+	*thread = g_thread_new("peer", serve, s);
 	cp.fd = sv[0];
 	g_assert_cmpint(conn_open(&cp, &c), ==, 0);
+	return c;
+}
+
+static void disconnect_from(struct server *s, struct conn *c, GThread *thread)
+{
+	g_atomic_int_set(&s->closing, 1);
 	conn_close(c);
-	g_thread_join(t);
-	close(sv[1]);
-	peer_free(&s.p);
+	g_thread_join(thread);
+	close(s->fd);
+	peer_free(&s->p);
+}
+
+static void test_global_request_with_auth_success(void)
+{
+	struct server s = { 0 };
+	GThread *t;
+	struct conn *c = connect_to(&s, on_app, &t);
+
+	disconnect_from(&s, c, t);
+}
+
+/* Each conn_exec frees its stream once it sees the channel closed; the I/O
+ * thread must not touch the stream after signalling that. The window is a
+ * few instructions wide, so the test runs many execs on one connection
+ * (before the fix, about one run in three failed under ASan). */
+#define EXEC_ROUNDS 1000
+
+static void test_exec_many(void)
+{
+	struct server s = { .serve_exec = true };
+	struct buf *out = buf_new(0);
+	GThread *t;
+	struct conn *c = connect_to(&s, on_app_exec, &t);
+	unsigned i;
+
+	for (i = 0; i < EXEC_ROUNDS; i++) {
+		int status = -1;
+
+		g_assert_cmpint(conn_exec(c, "true", NULL, 0, out, &status), ==, 0);
+		g_assert_cmpint(status, ==, 0);
+	}
+	g_assert_cmpuint(buf_len(out), ==, 0);
+	disconnect_from(&s, c, t);
+	g_assert_cmpuint(s.execs, ==, EXEC_ROUNDS);
+	buf_free(out);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/conn/global-request-with-auth-success", test_global_request_with_auth_success);
+	g_test_add_func("/conn/exec-many", test_exec_many);
 	return g_test_run();
 }
