@@ -27,7 +27,7 @@ void peer_send(struct peer *p, struct buf *m)
 void peer_send_kexinit(struct peer *p)
 {
 	const char *lists[KEX_LIST_COUNT] = {
-		NULL, "ssh-ed25519", p->ciphers, p->ciphers, p->macs, p->macs, "none", "none", "", "",
+		NULL, "ssh-ed25519", p->ciphers, p->ciphers, p->macs, p->macs, p->compression, p->compression, "", "",
 	};
 	g_autofree char *kexlist = g_strdup_printf("%s,ext-info-s%s", p->kex,
 						   p->strict ? ",kex-strict-s-v00@openssh.com" : "");
@@ -52,6 +52,7 @@ void peer_init(struct peer *p, bool strict, const char *ciphers, const char *mac
 	p->i_c = buf_new(0);
 	p->i_s = buf_new(0);
 	p->strict = strict;
+	p->compression = "none";
 	p->ciphers = ciphers;
 	p->macs = macs;
 	p->order_ok = true;
@@ -85,7 +86,7 @@ static void put_hostkey_blob(struct peer *p, struct buf *b)
 
 static void derive(const char *hash, const struct buf *k, const uint8_t *h, size_t hl, const uint8_t *sid,
 		   size_t sidl, char iv, char key, char mac, const char *cipher, const char *macname,
-		   struct packet_keys *pk)
+		   const char *comp, struct packet_keys *pk)
 {
 	memset(pk, 0, sizeof(*pk));
 	pk->cipher = cipher_alg_by_name(cipher);
@@ -96,6 +97,7 @@ static void derive(const char *hash, const struct buf *k, const uint8_t *h, size
 	g_assert_cmpint(kex_derive(hash, buf_peek(k), buf_len(k), h, hl, sid, sidl, key, pk->key, pk->cipher->key_len), ==, 0);
 	if (pk->mac != NULL)
 		g_assert_cmpint(kex_derive(hash, buf_peek(k), buf_len(k), h, hl, sid, sidl, mac, pk->mac_key, pk->mac->key_len), ==, 0);
+	pk->comp = strcmp(comp, "zlib") == 0 ? PACKET_COMP_ZLIB : PACKET_COMP_NONE;
 }
 
 /*
@@ -152,8 +154,8 @@ static void peer_ecdh_reply(struct peer *p, struct buf *msg)
 	g_assert_cmpint(buf_put_u8(reply, SSH2_MSG_NEWKEYS), ==, 0);
 	peer_send(p, reply);
 	/* Server sends with s2c keys (B, D, F), receives with c2s (A, C, E). */
-	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'B', 'D', 'F', p->ciphers, p->macs, &tx);
-	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'A', 'C', 'E', p->ciphers, p->macs, &p->rx_next);
+	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'B', 'D', 'F', p->ciphers, p->macs, p->compression, &tx);
+	derive(m->hash, k, h, hl, p->sid, p->sid_len, 'A', 'C', 'E', p->ciphers, p->macs, p->compression, &p->rx_next);
 	g_assert_cmpint(packet_set_keys(p->pio, PACKET_TX, &tx), ==, 0);
 	if (p->strict)
 		packet_reset_seq(p->pio, PACKET_TX);
@@ -301,7 +303,7 @@ struct transport *client_new_with(struct peer *p, transport_payload_fn fn, void 
 		.hostkey_algs = "ssh-ed25519",
 		.ciphers = ciphers,
 		.macs = macs,
-		.compression = "none",
+		.compression = p->compression,
 		.hostkey_check = client_hostkey,
 		.hostkey_ctx = p,
 		.on_payload = fn,

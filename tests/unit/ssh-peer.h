@@ -2,7 +2,7 @@
  * ssh-peer.h - a scripted in-memory SSH server for unit tests, built from
  * sftpfs's own packet layer and OpenSSL: curve25519-sha256 key exchange (or,
  * with kex set, a post-quantum hybrid through kex_hybrid_server_reply) with
- * an Ed25519 host key, strict KEX, ext-info, the ssh-userauth service, and a
+ * an Ed25519 host key, strict KEX, ext-info, optional zlib compression, the ssh-userauth service, and a
  * hook that lets each test answer upper-layer messages itself.
  */
 #ifndef SFTPFS_TEST_SSH_PEER_H
@@ -37,6 +37,7 @@ struct peer {
 	bool send_ext_info;
 	const char *ciphers;
 	const char *macs;
+	const char *compression; /* "none" (peer_init) or "zlib": from the new keys on */
 	struct packet_keys rx_next;
 	unsigned app_received; /* payloads >= 50 seen, in order */
 	uint32_t last_app_value;

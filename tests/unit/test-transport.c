@@ -46,7 +46,7 @@ static void peer_send_app(struct peer *p, uint8_t type, uint32_t v)
 	buf_free(m);
 }
 
-static void full_exchange_kex(const char *kex, const char *ciphers, const char *macs)
+static void full_exchange_comp(const char *kex, const char *ciphers, const char *macs, const char *comp)
 {
 	struct peer p;
 	struct client c;
@@ -56,6 +56,7 @@ static void full_exchange_kex(const char *kex, const char *ciphers, const char *
 
 	peer_init(&p, true, ciphers, macs);
 	p.kex = kex;
+	p.compression = comp;
 	p.send_ext_info = true;
 	t = client_new(&p, &c, ciphers, macs);
 	/* Banner lines before the version line are allowed (RFC 4253 §4.2). */
@@ -68,6 +69,8 @@ static void full_exchange_kex(const char *kex, const char *ciphers, const char *
 	g_assert_true(info.strict_kex);
 	g_assert_cmpstr(info.kex, ==, kex);
 	g_assert_cmpstr(info.cipher_c2s, ==, ciphers);
+	g_assert_cmpstr(info.comp_c2s, ==, comp);
+	g_assert_cmpstr(info.comp_s2c, ==, comp);
 	g_assert_cmpstr(info.server_sig_algs, ==, "ssh-ed25519,rsa-sha2-512");
 	g_assert_cmpstr(info.server_version, ==, SERVER_VERSION);
 
@@ -109,6 +112,20 @@ static void full_exchange_kex(const char *kex, const char *ciphers, const char *
 	g_assert_cmpuint(p.unimplemented, ==, 1);
 	transport_free(t);
 	peer_free(&p);
+}
+
+static void full_exchange_kex(const char *kex, const char *ciphers, const char *macs)
+{
+	full_exchange_comp(kex, ciphers, macs, "none");
+}
+
+/* Plain zlib (RFC 4253 §6.2): every packet after the first NEWKEYS is
+ * compressed both ways, across the rekeys (the streams carry on). Neither
+ * Debian's OpenSSH nor its Dropbear offers it any more (only the delayed
+ * zlib@openssh.com), so the scripted peer speaks it here. */
+static void test_exchange_zlib(void)
+{
+	full_exchange_comp("curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", "zlib");
 }
 
 static void full_exchange(const char *ciphers, const char *macs)
@@ -270,6 +287,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/transport/exchange-rekey/aes256-gcm", test_exchange_gcm);
 	g_test_add_func("/transport/exchange-rekey/aes128-ctr-etm", test_exchange_ctr_etm);
 	g_test_add_func("/transport/exchange-rekey/aes192-ctr-hmac", test_exchange_ctr_mte);
+	g_test_add_func("/transport/exchange-rekey/zlib", test_exchange_zlib);
 	g_test_add_data_func("/transport/exchange-rekey/mlkem768x25519-sha256", "mlkem768x25519-sha256",
 			     test_exchange_hybrid);
 	g_test_add_data_func("/transport/exchange-rekey/sntrup761x25519-sha512", "sntrup761x25519-sha512",
