@@ -233,7 +233,7 @@ static bool split_path(const char *path, char **parent, const char **name)
 	return true;
 }
 
-static char *child_path(const char *dir, const char *name)
+char *sftpfs_cache_child_path(const char *dir, const char *name)
 {
 	return strcmp(dir, "/") == 0 ? g_strconcat("/", name, NULL) : g_strconcat(dir, "/", name, NULL);
 }
@@ -473,7 +473,7 @@ GPtrArray *sftpfs_cache_get_dir(struct sftpfs_cache *c, const char *path)
 		g_hash_table_iter_init(&it, n->names);
 		while (g_hash_table_iter_next(&it, &key, NULL)) {
 			struct sftpfs_cache_dirent *e = g_malloc0(sizeof(*e));
-			g_autofree char *cp = child_path(path, key);
+			g_autofree char *cp = sftpfs_cache_child_path(path, key);
 			struct node *ch = node_peek(c, cp);
 
 			e->name = g_strdup(key);

@@ -66,6 +66,9 @@ unsigned sftpfs_cache_size(struct sftpfs_cache *c);
 /* Take before a request whose answer will be stored; pass to the put. */
 uint64_t sftpfs_cache_generation(struct sftpfs_cache *c);
 
+/* "/" + name, or dir + "/" + name (g_free): the cache's keys. */
+char *sftpfs_cache_child_path(const char *dir, const char *name);
+
 /* ---- attributes ---- */
 void sftpfs_cache_put_attr(struct sftpfs_cache *c, const char *path, const struct stat *st, uint64_t gen);
 /* Records that path does not exist (ENOENT), for the stat timeout. */

@@ -161,18 +161,13 @@ void sftpfs_list_store(struct sftpfs *fs, const char *dpath, const GArray *batch
 			sftpfs_attrs_to_stat(fs, &e->attrs, &st); /* st_mode 0 if unknown */
 			/* With follow_symlinks a link's lstat attributes would be wrong. */
 			if (st.st_mode != 0 && !(fs->opts->follow_symlinks && S_ISLNK(st.st_mode))) {
-				g_autofree char *child = sftpfs_child_path(dpath, e->name);
+				g_autofree char *child = sftpfs_cache_child_path(dpath, e->name);
 
 				sftpfs_cache_put_attr(fs->cache, child, &st, gen);
 			}
 		}
 	}
 	sftpfs_cache_put_dir(fs->cache, dpath, listing, gen);
-}
-
-char *sftpfs_child_path(const char *dir, const char *name)
-{
-	return strcmp(dir, "/") == 0 ? g_strconcat("/", name, NULL) : g_strconcat(dir, "/", name, NULL);
 }
 
 /* ---- listing ahead ---- */

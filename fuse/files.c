@@ -214,15 +214,22 @@ static void file_unref(struct sftpfs_file *f)
 	g_free(f);
 }
 
-/* The path to reopen, read under the index lock (renames change it). */
-static char *file_rpath(struct sftpfs_file *f)
+char *sftpfs_file_path(struct sftpfs_file *f)
 {
-	char *r;
+	char *p;
 
 	g_mutex_lock(&f->fs->files_lock);
-	r = sftpfs_rpath(f->fs, f->path);
+	p = g_strdup(f->path);
 	g_mutex_unlock(&f->fs->files_lock);
-	return r;
+	return p;
+}
+
+/* The remote path to reopen. */
+static char *file_rpath(struct sftpfs_file *f)
+{
+	g_autofree char *path = sftpfs_file_path(f);
+
+	return sftpfs_rpath(f->fs, path);
 }
 
 static uint64_t file_size_of(struct sftp_client *c, const struct sftp_handle *h, int *err)
@@ -740,6 +747,42 @@ int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
 	return r;
 }
 
+/* f's write counter and link serial: a later write or reopen changes it. */
+static uint64_t file_stamp_locked(const struct sftpfs_file *f)
+{
+	return f->next_seq + ((uint64_t)(f->link != NULL ? f->link->serial : 0) << 32);
+}
+
+/* Every write queued on f has gone out (senders hold io_lock, so none is half
+ * sent) on a live link, none failed; adds f's stamp to *stamp. */
+static bool file_sent(struct sftpfs_file *f, uint64_t *stamp)
+{
+	bool ok;
+
+	g_mutex_lock(&f->io_lock);
+	g_mutex_lock(&f->lock);
+	ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
+	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
+		ok = ((struct wb_write *)l->data)->sent;
+	*stamp += file_stamp_locked(f);
+	g_mutex_unlock(&f->lock);
+	g_mutex_unlock(&f->io_lock);
+	return ok;
+}
+
+/* Every write of f acknowledged without error, on client c's link; adds f's
+ * stamp to *stamp (compared with file_sent's). */
+static bool file_settled(struct sftpfs_file *f, const struct sftp_client *c, uint64_t *stamp)
+{
+	bool ok;
+
+	g_mutex_lock(&f->lock);
+	ok = g_queue_is_empty(&f->writes) && f->write_err == 0 && f->link != NULL && f->link->client == c;
+	*stamp += file_stamp_locked(f);
+	g_mutex_unlock(&f->lock);
+	return ok;
+}
+
 /*
  * When f is the only descriptor writing its path and all its writes have gone
  * out on its live handle, the FSTAT goes right behind them on that handle
@@ -751,43 +794,18 @@ int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
  */
 int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a)
 {
-	g_autofree char *path = NULL;
-	GPtrArray *busy;
-	struct sftpfs_link *link = NULL;
+	g_autofree char *path = sftpfs_file_path(f);
+	GPtrArray *busy = writers_of(f->fs, path);
 	struct sftp_client *c = NULL;
 	struct sftp_handle h;
-	uint64_t stamp = 0;
-	bool ok;
+	uint64_t stamp = 0, now = 0;
+	bool only = busy == NULL || (busy->len == 1 && g_ptr_array_index(busy, 0) == f);
 	int r;
 
-	g_mutex_lock(&f->fs->files_lock);
-	path = g_strdup(f->path);
-	g_mutex_unlock(&f->fs->files_lock);
-	busy = writers_of(f->fs, path);
-	ok = busy == NULL || (busy->len == 1 && g_ptr_array_index(busy, 0) == f);
 	writers_free(busy);
-
-	g_mutex_lock(&f->io_lock);
-	g_mutex_lock(&f->lock);
-	ok = ok && f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
-	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
-		ok = ((struct wb_write *)l->data)->sent;
-	if (ok) {
-		stamp = f->next_seq;
-		link = f->link;
-		sftpfs_hold(sftpfs_link_ref(link));
-		c = link->client;
-		h = f->handle;
-	}
-	g_mutex_unlock(&f->lock);
-	g_mutex_unlock(&f->io_lock);
-	if (ok) {
+	if (only && file_sent(f, &stamp) && sftpfs_file_handle(f, &c, &h) == 0) {
 		r = sftp_fstat(c, &h, a);
-		g_mutex_lock(&f->lock);
-		ok = r == 0 && g_queue_is_empty(&f->writes) && f->write_err == 0 && f->next_seq == stamp &&
-		     f->link == link;
-		g_mutex_unlock(&f->lock);
-		if (ok)
+		if (r == 0 && file_settled(f, c, &now) && now == stamp)
 			return 0;
 		sftp_attrs_clear(a);
 		memset(a, 0, sizeof(*a));
@@ -832,18 +850,8 @@ bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp)
 	bool ok = fs->n_slots == 1;
 
 	*stamp = 0;
-	for (guint i = 0; busy != NULL && i < busy->len && ok; i++) {
-		struct sftpfs_file *f = g_ptr_array_index(busy, i);
-
-		g_mutex_lock(&f->io_lock);
-		g_mutex_lock(&f->lock);
-		ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
-		for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
-			ok = ((struct wb_write *)l->data)->sent;
-		*stamp += f->next_seq + ((uint64_t)(f->link != NULL ? f->link->serial : 0) << 32);
-		g_mutex_unlock(&f->lock);
-		g_mutex_unlock(&f->io_lock);
-	}
+	for (guint i = 0; busy != NULL && i < busy->len && ok; i++)
+		ok = file_sent(g_ptr_array_index(busy, i), stamp);
 	writers_free(busy);
 	return ok;
 }
@@ -887,14 +895,8 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
 	uint64_t now = 0;
 	bool ok = true;
 
-	for (guint i = 0; busy != NULL && i < busy->len && ok; i++) {
-		struct sftpfs_file *f = g_ptr_array_index(busy, i);
-
-		g_mutex_lock(&f->lock);
-		ok = g_queue_is_empty(&f->writes) && f->write_err == 0 && f->link != NULL && f->link->client == c;
-		now += f->next_seq + ((uint64_t)(f->link != NULL ? f->link->serial : 0) << 32);
-		g_mutex_unlock(&f->lock);
-	}
+	for (guint i = 0; busy != NULL && i < busy->len && ok; i++)
+		ok = file_settled(g_ptr_array_index(busy, i), c, &now);
 	writers_free(busy);
 	return ok && now == stamp;
 }

@@ -89,17 +89,6 @@ static struct fuse_file_info *real_fi(struct fuse_file_info *fi, const char **pa
 	return NULL;
 }
 
-/* A copy of f's mount-relative path (renames change it under files_lock). */
-static char *file_path_dup(struct sftpfs_file *f)
-{
-	char *p;
-
-	g_mutex_lock(&f->fs->files_lock);
-	p = g_strdup(f->path);
-	g_mutex_unlock(&f->fs->files_lock);
-	return p;
-}
-
 /* True when path is open for writing here: its attributes must come from
  * the server after the pending writes (a listing may have cached them
  * while the writes were still queued). */
@@ -219,7 +208,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)
-			path = fpath = file_path_dup(f);
+			path = fpath = sftpfs_file_path(f);
 		f = NULL;
 	}
 	if (f == NULL && fs->cache != NULL && path != NULL && !sftpfs_open_for_writing(fs, path) &&
@@ -339,7 +328,7 @@ static int fill_entry(struct sftpfs *fs, void *dbuf, fuse_fill_dir_t filler, con
 static void note_subdir(GPtrArray *subdirs, const char *path, const char *name, const struct stat *st)
 {
 	if (st != NULL && S_ISDIR(st->st_mode) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-		g_ptr_array_add(subdirs, sftpfs_child_path(path, name));
+		g_ptr_array_add(subdirs, sftpfs_cache_child_path(path, name));
 }
 
 /* Fills from a fresh cached listing of path, with the cached attributes
@@ -375,7 +364,7 @@ static int op_readdir(const char *path, void *dbuf, fuse_fill_dir_t filler, off_
 	struct sftpfs *fs = sftpfs_get();
 	struct cached_dir *d = cached_dir_of(fi);
 	struct sftpfs_file *f = d == NULL ? file_of(fi) : NULL;
-	g_autofree char *dpath = d != NULL ? g_strdup(d->path) : file_path_dup(f);
+	g_autofree char *dpath = d != NULL ? g_strdup(d->path) : sftpfs_file_path(f);
 	bool *listed = d != NULL ? &d->listed : &f->listed;
 	g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func(g_free);
 	struct sftp_client *c = NULL;
@@ -527,29 +516,21 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL;
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
-	if (flags & RENAME_NOREPLACE) {
-		/* Plain SSH_FXP_RENAME never replaces (filexfer-02 §6.5);
-		 * OpenSSH implements it with link(2)+unlink(2), so an
-		 * existing target fails atomically. */
-		sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
-		r = sftp_rename(c, rfrom, rto);
-		if (r == 0) {
-			sftpfs_files_rename(fs, from, to);
-			sftpfs_cache_renamed(fs->cache, from, to);
-		}
-		sftpfs_trail_store(fs, to, r, gen, 1);
-		if (generic_failure(r) && is_dir(c, rto) >= 0)
-			r = ERR_FILE_EXISTS;
-		return neg(r);
-	}
+	/* RENAME_NOREPLACE: plain SSH_FXP_RENAME never replaces
+	 * (filexfer-02 §6.5); OpenSSH implements it with link(2)+unlink(2),
+	 * so an existing target fails atomically. */
 	sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
-	r = sftp_posix_rename(c, rfrom, rto);
+	r = (flags & RENAME_NOREPLACE) ? sftp_rename(c, rfrom, rto) : sftp_posix_rename(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
 	}
 	sftpfs_trail_store(fs, to, r, gen, 1);
-	return neg(refine_rename(c, rfrom, rto, r));
+	if (!(flags & RENAME_NOREPLACE))
+		r = refine_rename(c, rfrom, rto, r);
+	else if (generic_failure(r) && is_dir(c, rto) >= 0)
+		r = ERR_FILE_EXISTS;
+	return neg(r);
 }
 
 /* Absolute targets inside the mounted directory as relative ones (sshfs
@@ -727,7 +708,7 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	r = setattrs_remote(path, fi, a);
 
 	if (path == NULL && fi != NULL && fi->fh != 0)
-		path = fpath = file_path_dup(file_of(fi));
+		path = fpath = sftpfs_file_path(file_of(fi));
 	sftpfs_cache_changed(fs->cache, path);
 	if (by_path)
 		sftpfs_trail_store(fs, path, r, gen, 1);
@@ -1058,7 +1039,7 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	if (size == 0)
 		return 0;
 	/* Reads see the writes made through the mount, on any descriptor. */
-	fpath = file_path_dup(f);
+	fpath = sftpfs_file_path(f);
 	if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
 		return neg(r);
 	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */

@@ -195,6 +195,8 @@ int sftpfs_file_drain(struct sftpfs_file *f) MUST_CHECK;
 int sftpfs_files_drain_path(struct sftpfs *fs, const char *path) MUST_CHECK;
 /* Closes the handle (after draining) and frees f; returns the first error. */
 int sftpfs_file_release(struct sftpfs_file *f) MUST_CHECK;
+/* A copy of f's mount-relative path (renames change it under files_lock). */
+char *sftpfs_file_path(struct sftpfs_file *f);
 /* FSTAT of f after every write made through the mount to its path. */
 int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a) MUST_CHECK;
 /* A rename through the mount: open files under from now live under to. */
@@ -269,8 +271,6 @@ void sftpfs_list_clear(GArray *batches);
 /* Stores a complete listing of dpath and its entries' attributes in the
  * cache, unless a local change happened since gen. */
 void sftpfs_list_store(struct sftpfs *fs, const char *dpath, const GArray *batches, uint64_t gen);
-/* "/" + name or dir + "/" + name (g_free). */
-char *sftpfs_child_path(const char *dir, const char *name);
 /* Listing ahead: started after the cache, stopped before disconnecting. */
 void sftpfs_prefetch_init(struct sftpfs *fs);
 void sftpfs_prefetch_stop(struct sftpfs *fs);
