@@ -828,8 +828,14 @@ static int stream_open(struct conn *c, enum stream_kind kind, const char *what, 
 	s->ops = *ops;
 	s->ctx = ctx;
 	/* From here s belongs to c: freed by conn_close (or at once if c is dead). */
-	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0)
+	if ((r = stream_start_and_wait(c, s, false, &freed)) != 0) {
+		/* Refused (say a direct-tcpip the jump host denies): s stays
+		 * c's until conn_close, but its ops must never run again - the
+		 * caller frees ctx on this failure (conn_open_via's bridge). */
+		if (!freed)
+			conn_stream_detach(s);
 		return r;
+	}
 	*out = s;
 	return 0;
 }
