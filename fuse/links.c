@@ -72,7 +72,7 @@ void sftpfs_link_unref(struct sftpfs_link *l)
 
 bool sftpfs_link_dead(const struct sftpfs_link *l)
 {
-	return sftp_client_error(l->client) != 0;
+	return l == NULL || sftp_client_error(l->client) != 0;
 }
 
 gint64 sftpfs_deadline(const struct sftpfs *fs)
