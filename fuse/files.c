@@ -310,6 +310,16 @@ struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBy
 	return f;
 }
 
+bool sftpfs_file_has_contents(struct sftpfs_file *f)
+{
+	bool has;
+
+	g_mutex_lock(&f->lock);
+	has = f->contents != NULL;
+	g_mutex_unlock(&f->lock);
+	return has;
+}
+
 bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got)
 {
 	GBytes *b = NULL;

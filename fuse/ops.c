@@ -206,7 +206,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
 		return 0; /* libfuse's getattr right after a setattr (pipeline.c) */
 
-	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
+	/* A file read ahead has no handle to FSTAT: by path, like a directory. */
+	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT) || sftpfs_file_has_contents(f))) {
 		if (path == NULL)
 			path = fpath = sftpfs_file_path(f);
 		f = NULL;

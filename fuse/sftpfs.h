@@ -193,6 +193,8 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 /* A read-only file opened from contents read ahead (takes contents), gen the
  * cache generation they were checked against; no handle until one is needed. */
 struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents, uint64_t gen);
+/* f still reads from contents read ahead. */
+bool sftpfs_file_has_contents(struct sftpfs_file *f);
 /* Reads from those contents: false if f has none (any more), else *got bytes. */
 bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got);
 /* The client and handle to use for f now, reopening it after a reconnect

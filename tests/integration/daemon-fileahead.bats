@@ -148,9 +148,14 @@ same_cat() {
 	same_cat "$m/remote" "$d" f03 f04 f05 f06 f07 f08
 }
 
-@test "a file read ahead still gives a handle to what needs one (copy_file_range, fstat)" {
-	local m=$TOP/m1 d=$R/handle
-	read_two handle 6
+@test "a file read ahead answers fstat without a handle and opens one for what needs it (copy_file_range)" {
+	local m=$TOP/m1 d=$R/handle n1
+	# attr_timeout=0: the kernel asks the daemon for every fstat
+	read_two handle 6 -o attr_timeout=0
+	n1=$(log_lines)
+	# fstat of a file read ahead answers by path: no handle opened for it
+	[ "$(fsop read-size "$m/handle/f06")" = "$(stat -c %s "$d/f06")" ]
+	[ "$(opens "$d/f06" "$n1")" = 0 ]
 	# cp copies within the mount with copy_file_range (copy-data@openssh.com)
 	cp "$m/handle/f04" "$m/handle/copy4"
 	cmp "$d/f04" "$d/copy4"
