@@ -215,14 +215,19 @@ size_t chanmgr_queued(const struct chanmgr *cm)
 	return n;
 }
 
-/* Send what the peer's window and max packet size allow (RFC 4254 §5.2). */
-static int chan_flush(struct chan *ch)
+/*
+ * Sends CHANNEL_DATA packets from data, as much of len as the peer's window
+ * and max packet size allow (RFC 4254 §5.2); *sent says how much. The data is
+ * framed where it lies (transport_send2), not copied into a message first.
+ */
+static int chan_send_data(struct chan *ch, const uint8_t *data, size_t len, size_t *sent)
 {
 	struct chanmgr *cm = ch->cm;
 	int r;
 
-	while (ch->state == CHAN_OPEN && !ch->eof_sent && buf_len(ch->txq) > 0 && ch->remote_window > 0) {
-		size_t n = buf_len(ch->txq);
+	*sent = 0;
+	while (ch->state == CHAN_OPEN && !ch->eof_sent && *sent < len && ch->remote_window > 0) {
+		size_t n = len - *sent;
 
 		if (n > ch->remote_window)
 			n = ch->remote_window;
@@ -232,13 +237,34 @@ static int chan_flush(struct chan *ch)
 			n = SSH_CHANNEL_PACKET_DEFAULT;
 		buf_reset(cm->msg);
 		if ((r = buf_put_u8(cm->msg, SSH2_MSG_CHANNEL_DATA)) != 0 || (r = buf_put_u32(cm->msg, ch->remote_id)) != 0 ||
-		    (r = buf_put_string(cm->msg, buf_peek(ch->txq), n)) != 0 || (r = send_msg(cm)) != 0)
+		    (r = buf_put_u32(cm->msg, (uint32_t)n)) != 0 ||
+		    (r = transport_send2(cm->t, buf_peek(cm->msg), buf_len(cm->msg), data + *sent, n)) != 0)
 			return r;
-		if ((r = buf_consume(ch->txq, n)) != 0)
-			return r;
+		*sent += n;
 		ch->remote_window -= (uint32_t)n;
 	}
 	return 0;
+}
+
+/* Send what the window allows of the queue. */
+static int chan_flush(struct chan *ch)
+{
+	size_t sent;
+	int r;
+
+	if (buf_len(ch->txq) == 0)
+		return 0;
+	r = chan_send_data(ch, buf_peek(ch->txq), buf_len(ch->txq), &sent);
+	if (sent > 0 && buf_consume(ch->txq, sent) != 0)
+		return ERR_INTERNAL;
+	return r;
+}
+
+size_t chan_sendable(const struct chan *ch)
+{
+	if (ch->state != CHAN_OPEN || ch->eof_sent || buf_len(ch->txq) >= ch->remote_window)
+		return 0;
+	return ch->remote_window - buf_len(ch->txq);
 }
 
 int chanmgr_flush(struct chanmgr *cm)
@@ -260,6 +286,17 @@ int chan_write(struct chan *ch, const uint8_t *data, size_t len)
 		return ERR_CONN_CLOSED;
 	if (len == 0)
 		return 0;
+	/* Nothing queued: what the window takes goes straight from data. */
+	if (buf_len(ch->txq) == 0) {
+		size_t sent;
+
+		if ((r = chan_send_data(ch, data, len, &sent)) != 0)
+			return r;
+		data += sent;
+		len -= sent;
+		if (len == 0)
+			return 0;
+	}
 	if ((r = buf_put(ch->txq, data, len)) != 0)
 		return r;
 	return chan_flush(ch);

@@ -72,5 +72,8 @@ int chan_send_eof(struct chan *ch) MUST_CHECK;
 int chan_close(struct chan *ch) MUST_CHECK;
 /* Bytes queued in this channel. */
 size_t chan_queued(const struct chan *ch);
+/* Bytes chan_write would send at once now (the peer's window beyond the
+ * queue; 0 before the channel is open or after EOF). */
+size_t chan_sendable(const struct chan *ch);
 
 #endif

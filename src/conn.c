@@ -466,9 +466,15 @@ static int service_requests(struct conn *c)
 			r = chan_close(s->ch);
 			continue;
 		}
+		/* Only what the peer's window takes now: the rest waits in
+		 * pending (the next loop after a WINDOW_ADJUST moves it),
+		 * framed from there without a copy into the channel's queue. */
 		while (r == 0 && buf_len(s->pending) > 0 && buf_len(transport_output(c->t)) < CONN_OUT_HIGH_WATER &&
-		       chan_queued(s->ch) < CONN_OUT_HIGH_WATER) {
+		       chan_sendable(s->ch) > 0) {
 			size_t n = buf_len(s->pending) < CONN_MOVE_CHUNK ? buf_len(s->pending) : CONN_MOVE_CHUNK;
+
+			if (n > chan_sendable(s->ch))
+				n = chan_sendable(s->ch);
 
 			if ((r = chan_write(s->ch, buf_peek(s->pending), n)) == 0)
 				r = buf_consume(s->pending, n);

@@ -227,13 +227,13 @@ static void count(struct packet_dir *d, size_t pktlen)
 }
 
 /* Deflate one payload with a partial flush so the peer can inflate it at once. */
-static int compress_payload(struct packet_io *p, const uint8_t *data, size_t len)
+/* Deflates len bytes of data into zbuf (appending) with the given flush. */
+static int deflate_into(struct packet_io *p, const uint8_t *data, size_t len, int flush)
 {
 	z_stream *z = &p->d[PACKET_TX].z;
 	uint8_t *dst;
 	int r;
 
-	buf_reset(p->zbuf);
 	z->next_in = (Bytef *)(uintptr_t)data;
 	z->avail_in = (uInt)len;
 	do {
@@ -241,12 +241,25 @@ static int compress_payload(struct packet_io *p, const uint8_t *data, size_t len
 			return r;
 		z->next_out = dst;
 		z->avail_out = 4096;
-		if (deflate(z, Z_PARTIAL_FLUSH) != Z_OK)
+		if (deflate(z, flush) != Z_OK)
 			return ERR_INTERNAL;
 		if ((r = buf_consume_end(p->zbuf, z->avail_out)) != 0)
 			return r;
 	} while (z->avail_out == 0);
 	return 0;
+}
+
+/* The payload a then b, compressed into zbuf as one packet's (partial flush). */
+static int compress_payload(struct packet_io *p, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int r;
+
+	buf_reset(p->zbuf);
+	if (blen == 0)
+		return deflate_into(p, a, alen, Z_PARTIAL_FLUSH);
+	if ((r = deflate_into(p, a, alen, Z_NO_FLUSH)) != 0)
+		return r;
+	return deflate_into(p, b, blen, Z_PARTIAL_FLUSH);
 }
 
 static int decompress_payload(struct packet_io *p, const uint8_t *data, size_t len, struct buf *out)
@@ -280,22 +293,30 @@ static int decompress_payload(struct packet_io *p, const uint8_t *data, size_t l
 
 int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struct buf *out)
 {
+	return packet_write2(p, payload, plen, NULL, 0, out);
+}
+
+int packet_write2(struct packet_io *p, const uint8_t *payload, size_t alen, const uint8_t *tail, size_t blen,
+		  struct buf *out)
+{
 	struct packet_dir *d = &p->d[PACKET_TX];
-	size_t bs = d->cipher->block_size, authlen = dir_mac_len(d), padlen, len, total;
+	size_t bs = d->cipher->block_size, authlen = dir_mac_len(d), padlen, len, total, plen;
 	bool aad = dir_aad(d);
 	uint8_t *pkt;
 	int r;
 
-	if (plen == 0 || plen > SSH_PACKET_MAX - 64)
+	if (alen == 0 || alen > SSH_PACKET_MAX - 64 || blen > SSH_PACKET_MAX - 64 - alen)
 		return ERR_INVALID_ARGUMENT;
 	if (d->comp_active) {
-		if ((r = compress_payload(p, payload, plen)) != 0)
+		if ((r = compress_payload(p, payload, alen, tail, blen)) != 0)
 			return r;
 		payload = buf_peek(p->zbuf);
-		plen = buf_len(p->zbuf);
-		if (plen > SSH_PACKET_MAX - 64)
+		alen = buf_len(p->zbuf);
+		blen = 0;
+		if (alen > SSH_PACKET_MAX - 64)
 			return ERR_LIMIT_EXCEEDED;
 	}
+	plen = alen + blen;
 	/* RFC 4253 §6: at least 4 bytes of padding, aligned to the block size. */
 	padlen = bs - (((aad ? 0 : 4) + 1 + plen) % bs);
 	if (padlen < 4)
@@ -306,7 +327,9 @@ int packet_write(struct packet_io *p, const uint8_t *payload, size_t plen, struc
 		return r;
 	put32(pkt, (uint32_t)len);
 	pkt[4] = (uint8_t)padlen;
-	memcpy(pkt + 5, payload, plen);
+	memcpy(pkt + 5, payload, alen);
+	if (blen > 0)
+		memcpy(pkt + 5 + alen, tail, blen);
 	if (RAND_bytes(pkt + 5 + plen, (int)padlen) != 1) {
 		r = ERR_LIBCRYPTO;
 		goto fail;

@@ -69,6 +69,10 @@ size_t packet_block_size(const struct packet_io *p, enum packet_dir_id dir);
 
 /* Frame, pad, compress, encrypt and MAC one payload; appends to out. */
 int packet_write(struct packet_io *p, const uint8_t *payload, size_t len, struct buf *out) MUST_CHECK;
+/* The same for the payload payload || tail (tail may be NULL with tlen 0):
+ * channel data framed straight from where it lies, without a copy first. */
+int packet_write2(struct packet_io *p, const uint8_t *payload, size_t len, const uint8_t *tail, size_t tlen,
+		  struct buf *out) MUST_CHECK;
 /*
  * Consume one packet from in and append its payload to payload. Returns 0,
  * ERR_MESSAGE_INCOMPLETE when more bytes are needed (nothing lost), or a fatal

@@ -249,26 +249,33 @@ static int maybe_rekey(struct transport *t);
 
 int transport_send(struct transport *t, const uint8_t *payload, size_t len)
 {
+	return transport_send2(t, payload, len, NULL, 0);
+}
+
+int transport_send2(struct transport *t, const uint8_t *payload, size_t len, const uint8_t *tail, size_t tlen)
+{
 	struct queued *q;
 	int r;
 
 	if (t->disconnected)
 		return ERR_CONN_CLOSED;
-	if (len == 0 || len > SSH_PACKET_MAX - 64)
+	if (len == 0 || len > SSH_PACKET_MAX - 64 || tlen > SSH_PACKET_MAX - 64 - len)
 		return ERR_INVALID_ARGUMENT;
 	/* RFC 4253 §7.1: after our KEXINIT only kex messages until our NEWKEYS. */
 	if (t->kstate != KEX_IDLE && t->kstate != KEX_AWAIT_NEWKEYS) {
-		if ((q = malloc(sizeof(*q) + len)) == NULL)
+		if ((q = malloc(sizeof(*q) + len + tlen)) == NULL)
 			return ERR_ALLOC_FAIL;
 		q->next = NULL;
-		q->len = len;
+		q->len = len + tlen;
 		memcpy(q->data, payload, len);
+		if (tlen > 0)
+			memcpy(q->data + len, tail, tlen);
 		*t->q_tail = q;
 		t->q_tail = &q->next;
-		t->q_bytes += len;
+		t->q_bytes += len + tlen;
 		return 0;
 	}
-	if ((r = packet_write(t->pio, payload, len, t->out)) != 0)
+	if ((r = packet_write2(t->pio, payload, len, tail, tlen, t->out)) != 0)
 		return r;
 	return maybe_rekey(t);
 }

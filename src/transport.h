@@ -72,6 +72,8 @@ int transport_input(struct transport *t, const uint8_t *data, size_t len) MUST_C
 struct buf *transport_output(struct transport *t);
 /* Send an upper-layer payload (queued during key exchange). */
 int transport_send(struct transport *t, const uint8_t *payload, size_t len) MUST_CHECK;
+/* The payload payload || tail as one message (tail may be NULL with tlen 0). */
+int transport_send2(struct transport *t, const uint8_t *payload, size_t len, const uint8_t *tail, size_t tlen) MUST_CHECK;
 /* Periodic check (time-based rekeying); now as for transport_start. */
 int transport_tick(struct transport *t, uint64_t now) MUST_CHECK;
 /* Start a key re-exchange now (no-op while one runs). */
