@@ -435,9 +435,11 @@ static int op_mkdir(const char *path, mode_t mode)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	sftpfs_trail_arm(fs, path, SFTP_TRAIL_MKDIR);
+	sftpfs_trail_arm_dirs(fs, path, NULL);
 	r = sftp_mkdir(c, remote, &a);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, true);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
 	sftpfs_trail_store(fs, path, r, gen, 1);
 	return neg(refine_exists(c, remote, r));
 }
@@ -447,13 +449,17 @@ static int op_rmdir(const char *path)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
+	g_autofree char *dir = g_path_get_dirname(path);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r, d;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_rmdir(c, remote);
 	if (r == 0)
 		sftpfs_cache_removed(fs->cache, path);
+	sftpfs_trail_store(fs, dir, r, gen, 1);
 	if (generic_failure(r)) {
 		/* rmdir(2): ENOTDIR for a non-directory, else it was not empty. */
 		d = is_dir(c, remote);
@@ -470,13 +476,17 @@ static int op_unlink(const char *path)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
+	g_autofree char *dir = g_path_get_dirname(path);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_remove(c, remote);
 	if (r == 0)
 		sftpfs_cache_removed(fs->cache, path);
+	sftpfs_trail_store(fs, dir, r, gen, 1);
 	/* unlink(2) of a directory is EISDIR on Linux. */
 	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
 		r = ERR_IS_DIRECTORY;
@@ -520,11 +530,13 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	 * (filexfer-02 §6.5); OpenSSH implements it with link(2)+unlink(2),
 	 * so an existing target fails atomically. */
 	sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
+	sftpfs_trail_arm_dirs(fs, to, from);
 	r = (flags & RENAME_NOREPLACE) ? sftp_rename(c, rfrom, rto) : sftp_posix_rename(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
 	}
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
 	sftpfs_trail_store(fs, to, r, gen, 1);
 	if (!(flags & RENAME_NOREPLACE))
 		r = refine_rename(c, rfrom, rto, r);
@@ -619,13 +631,18 @@ static int op_symlink(const char *target, const char *linkpath)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, linkpath);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, linkpath, SFTP_TRAIL_LINK);
+	sftpfs_trail_arm_dirs(fs, linkpath, NULL);
 	r = sftp_symlink(c, target, remote);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, linkpath, false);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
+	sftpfs_trail_store(fs, linkpath, r, gen, 1);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -635,6 +652,7 @@ static int op_link(const char *from, const char *to)
 	struct sftp_client *c = NULL;
 	g_autofree char *rfrom = rpath(fs, from);
 	g_autofree char *rto = rpath(fs, to);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if (fs->opts->disable_hardlink)
@@ -643,11 +661,16 @@ static int op_link(const char *from, const char *to)
 		return neg(r);
 	if (!sftp_client_has(c, SFTP_EXT_HARDLINK))
 		return -ENOSYS;
+	sftpfs_trail_arm(fs, to, SFTP_TRAIL_LINK);
+	sftpfs_trail_arm_dirs(fs, to, NULL);
 	r = sftp_hardlink(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_cache_added(fs->cache, to, false);
 		sftpfs_cache_changed(fs->cache, from); /* its link count */
 	}
+	/* two cache changes: the new name, and from's link count */
+	sftpfs_trail_store_dirs(fs, r, gen, 2);
+	sftpfs_trail_store(fs, to, r, gen, 2);
 	return neg(refine_exists(c, rto, r));
 }
 
@@ -954,13 +977,16 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
+	sftpfs_trail_arm_dirs(fs, path, NULL);
 	r = open_common(path, mode, fi, true);
-	sftpfs_trail_created(fs, r == 0 ? file_of(fi) : NULL, r);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, false);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
+	sftpfs_trail_created(fs, r == 0 ? file_of(fi) : NULL, r);
 	return r;
 }
 
