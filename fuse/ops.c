@@ -1253,12 +1253,43 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 
+/*
+ * The attributes access(2) checks, which follow a symlink. With the cache,
+ * an LSTAT asks first: unless the path is a symlink its answer is the same,
+ * and it is kept for the lookups that follow (git's access() of a file it
+ * then stats or removes); a symlink is asked again with STAT.
+ */
+static int access_attrs(struct sftpfs *fs, struct sftp_client *c, const char *path, const char *remote,
+			struct stat *st)
+{
+	struct sftp_attrs a = { 0 };
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
+	bool lstat_first = fs->cache != NULL && !sftpfs_open_for_writing(fs, path);
+	int r;
+
+	r = lstat_first ? sftp_lstat(c, remote, &a) : sftp_stat(c, remote, &a);
+	if (lstat_first && r == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) != 0 && S_ISLNK(a.permissions)) {
+		sftp_attrs_clear(&a);
+		memset(&a, 0, sizeof(a));
+		r = sftp_stat(c, remote, &a);
+		lstat_first = false;
+	}
+	if (r == 0) {
+		attrs_to_stat(fs, &a, st);
+		if (lstat_first)
+			sftpfs_cache_put_attr(fs->cache, path, st, gen);
+	} else if (r == ERR_NO_SUCH_FILE && lstat_first) {
+		sftpfs_cache_put_negative(fs->cache, path, gen);
+	}
+	sftp_attrs_clear(&a);
+	return r;
+}
+
 static int op_access(const char *path, int mask)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
-	struct sftp_attrs a = { 0 };
 	struct stat st;
 	uid_t uid = getuid();
 	unsigned bits;
@@ -1269,10 +1300,8 @@ static int op_access(const char *path, int mask)
 	if (!sftpfs_cache_get_attr(fs->cache, path, &st, &r) || (r == 0 && S_ISLNK(st.st_mode))) {
 		if ((r = sftpfs_client(fs, &c)) != 0)
 			return neg(r);
-		if ((r = sftp_stat(c, remote, &a)) != 0)
+		if ((r = access_attrs(fs, c, path, remote, &st)) != 0)
 			return neg(r);
-		attrs_to_stat(fs, &a, &st);
-		sftp_attrs_clear(&a);
 	} else if (r != 0) {
 		return neg(r);
 	}

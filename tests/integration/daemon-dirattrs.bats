@@ -147,3 +147,39 @@ same_dir_attrs() {
 	grep -q "^symlink" "$TOP/after"
 	! grep -A1 "^open \"$R/e/f\"\|^symlink" "$TOP/after" | grep -q "^lstat name \"$R/e\"$"
 }
+
+@test "access() of a file just written asks one LSTAT, kept for what follows; a symlink is followed" {
+	local m=$TOP/m1 n0
+	mkdir "$R/acc"
+	printf x >"$R/acc/g"
+	chmod 700 "$R/acc/g"
+	ln -s g "$R/acc/l"
+	ln -s f "$R/acc/lf"
+	ln -s missing "$R/acc/dangling"
+	daemon_mount "127.0.0.1:$R" "$m"
+	# written and closed: the mount forgot its attributes (pending writes)
+	printf abc >"$m/acc/f"
+	n0=$(log_lines)
+	[ "$(fsop access "$m/acc/f" r)" = OK ]
+	[ "$(fsop access "$m/acc/f" x)" = EACCES ]
+	[ "$(fsop access "$m/acc/f" f)" = OK ]
+	[ "$(stat -c %s "$m/acc/f")" = 3 ]
+	[ "$(requests lstat "$R/acc/f\"" "$n0")" = 1 ]
+	[ "$(requests stat "$R/acc/f\"" "$n0")" = 0 ]
+	# a symlink: access follows it (STAT), to a file and to nothing
+	[ "$(fsop access "$m/acc/l" x)" = OK ]
+	[ "$(fsop access "$m/acc/lf" x)" = EACCES ]
+	[ "$(fsop access "$m/acc/lf" r)" = OK ]
+	[ "$(fsop access "$m/acc/dangling" f)" = ENOENT ]
+	# a name removed on the server is not answered from what was kept
+	# once it expired; one that exists is found
+	daemon_unmount "$m"
+	daemon_mount "127.0.0.1:$R" "$m" -o dcache_timeout=1
+	[ "$(fsop access "$m/acc/f" r)" = OK ]
+	rm "$R/acc/f"
+	sleep 2.1
+	[ "$(fsop access "$m/acc/f" r)" = ENOENT ]
+	printf x >"$R/acc/f"
+	sleep 2.1
+	[ "$(fsop access "$m/acc/f" r)" = OK ]
+}
