@@ -55,7 +55,8 @@ TESTS += $(DAEMON_INTEGRATION_TESTS)
 endif
 
 # Round trips saved on tree walks, untar and checkouts (issue 7).
-PREFETCH_INTEGRATION_TESTS = tests/integration/daemon-prefetch.bats tests/integration/daemon-fileahead.bats
+PREFETCH_INTEGRATION_TESTS = tests/integration/daemon-prefetch.bats \
+	tests/integration/daemon-dirattrs.bats tests/integration/daemon-fileahead.bats
 EXTRA_DIST += $(PREFETCH_INTEGRATION_TESTS)
 if HAVE_BATS
 TESTS += $(PREFETCH_INTEGRATION_TESTS)

@@ -436,9 +436,11 @@ static int op_mkdir(const char *path, mode_t mode)
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	sftpfs_trail_arm(fs, path, SFTP_TRAIL_MKDIR);
+	sftpfs_trail_arm_dirs(fs, path, NULL);
 	r = sftp_mkdir(c, remote, &a);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, true);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
 	sftpfs_trail_store(fs, path, r, gen, 1);
 	return neg(refine_exists(c, remote, r));
 }
@@ -448,13 +450,17 @@ static int op_rmdir(const char *path)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
+	g_autofree char *dir = g_path_get_dirname(path);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r, d;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_rmdir(c, remote);
 	if (r == 0)
 		sftpfs_cache_removed(fs->cache, path);
+	sftpfs_trail_store(fs, dir, r, gen, 1);
 	if (generic_failure(r)) {
 		/* rmdir(2): ENOTDIR for a non-directory, else it was not empty. */
 		d = is_dir(c, remote);
@@ -471,13 +477,17 @@ static int op_unlink(const char *path)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
+	g_autofree char *dir = g_path_get_dirname(path);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_remove(c, remote);
 	if (r == 0)
 		sftpfs_cache_removed(fs->cache, path);
+	sftpfs_trail_store(fs, dir, r, gen, 1);
 	/* unlink(2) of a directory is EISDIR on Linux. */
 	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
 		r = ERR_IS_DIRECTORY;
@@ -521,11 +531,13 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	 * (filexfer-02 §6.5); OpenSSH implements it with link(2)+unlink(2),
 	 * so an existing target fails atomically. */
 	sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
+	sftpfs_trail_arm_dirs(fs, to, from);
 	r = (flags & RENAME_NOREPLACE) ? sftp_rename(c, rfrom, rto) : sftp_posix_rename(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
 	}
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
 	sftpfs_trail_store(fs, to, r, gen, 1);
 	if (!(flags & RENAME_NOREPLACE))
 		r = refine_rename(c, rfrom, rto, r);
@@ -620,13 +632,18 @@ static int op_symlink(const char *target, const char *linkpath)
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, linkpath);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	sftpfs_trail_arm(fs, linkpath, SFTP_TRAIL_LINK);
+	sftpfs_trail_arm_dirs(fs, linkpath, NULL);
 	r = sftp_symlink(c, target, remote);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, linkpath, false);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
+	sftpfs_trail_store(fs, linkpath, r, gen, 1);
 	return neg(refine_exists(c, remote, r));
 }
 
@@ -636,6 +653,7 @@ static int op_link(const char *from, const char *to)
 	struct sftp_client *c = NULL;
 	g_autofree char *rfrom = rpath(fs, from);
 	g_autofree char *rto = rpath(fs, to);
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	if (fs->opts->disable_hardlink)
@@ -644,11 +662,16 @@ static int op_link(const char *from, const char *to)
 		return neg(r);
 	if (!sftp_client_has(c, SFTP_EXT_HARDLINK))
 		return -ENOSYS;
+	sftpfs_trail_arm(fs, to, SFTP_TRAIL_LINK);
+	sftpfs_trail_arm_dirs(fs, to, NULL);
 	r = sftp_hardlink(c, rfrom, rto);
 	if (r == 0) {
 		sftpfs_cache_added(fs->cache, to, false);
 		sftpfs_cache_changed(fs->cache, from); /* its link count */
 	}
+	/* two cache changes: the new name, and from's link count */
+	sftpfs_trail_store_dirs(fs, r, gen, 2);
+	sftpfs_trail_store(fs, to, r, gen, 2);
 	return neg(refine_exists(c, rto, r));
 }
 
@@ -964,13 +987,16 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sftpfs *fs = sftpfs_get();
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
 	sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
+	sftpfs_trail_arm_dirs(fs, path, NULL);
 	r = open_common(path, mode, fi, true);
-	sftpfs_trail_created(fs, r == 0 ? file_of(fi) : NULL, r);
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, false);
+	sftpfs_trail_store_dirs(fs, r, gen, 1);
+	sftpfs_trail_created(fs, r == 0 ? file_of(fi) : NULL, r);
 	return r;
 }
 
@@ -1239,12 +1265,43 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	return r != 0 ? neg(r) : (ssize_t)n;
 }
 
+/*
+ * The attributes access(2) checks, which follow a symlink. With the cache,
+ * an LSTAT asks first: unless the path is a symlink its answer is the same,
+ * and it is kept for the lookups that follow (git's access() of a file it
+ * then stats or removes); a symlink is asked again with STAT.
+ */
+static int access_attrs(struct sftpfs *fs, struct sftp_client *c, const char *path, const char *remote,
+			struct stat *st)
+{
+	struct sftp_attrs a = { 0 };
+	uint64_t gen = sftpfs_cache_generation(fs->cache);
+	bool lstat_first = fs->cache != NULL && !sftpfs_open_for_writing(fs, path);
+	int r;
+
+	r = lstat_first ? sftp_lstat(c, remote, &a) : sftp_stat(c, remote, &a);
+	if (lstat_first && r == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) != 0 && S_ISLNK(a.permissions)) {
+		sftp_attrs_clear(&a);
+		memset(&a, 0, sizeof(a));
+		r = sftp_stat(c, remote, &a);
+		lstat_first = false;
+	}
+	if (r == 0) {
+		attrs_to_stat(fs, &a, st);
+		if (lstat_first)
+			sftpfs_cache_put_attr(fs->cache, path, st, gen);
+	} else if (r == ERR_NO_SUCH_FILE && lstat_first) {
+		sftpfs_cache_put_negative(fs->cache, path, gen);
+	}
+	sftp_attrs_clear(&a);
+	return r;
+}
+
 static int op_access(const char *path, int mask)
 {
 	struct sftpfs *fs = sftpfs_get();
 	struct sftp_client *c = NULL;
 	g_autofree char *remote = rpath(fs, path);
-	struct sftp_attrs a = { 0 };
 	struct stat st;
 	uid_t uid = getuid();
 	unsigned bits;
@@ -1255,10 +1312,8 @@ static int op_access(const char *path, int mask)
 	if (!sftpfs_cache_get_attr(fs->cache, path, &st, &r) || (r == 0 && S_ISLNK(st.st_mode))) {
 		if ((r = sftpfs_client(fs, &c)) != 0)
 			return neg(r);
-		if ((r = sftp_stat(c, remote, &a)) != 0)
+		if ((r = access_attrs(fs, c, path, remote, &st)) != 0)
 			return neg(r);
-		attrs_to_stat(fs, &a, &st);
-		sftp_attrs_clear(&a);
 	} else if (r != 0) {
 		return neg(r);
 	}

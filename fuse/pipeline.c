@@ -29,6 +29,13 @@
  *    cache; the attributes are kept for the calling thread and answer only
  *    the getattr libfuse makes for that same open file right after create,
  *    and only while no write was queued on it.
+ *  - the directories a change adds or removes an entry in (create, mkdir,
+ *    symlink, link, rename: both; unlink and rmdir arm their directory as
+ *    the path itself): their mtime, size and link count move with it, so
+ *    the cache dropped their attributes, and the kernel revalidates a
+ *    directory's entry every second and git lstat's each directory it
+ *    writes into. Their LSTATs follow the change's (sftp_trail_also) and
+ *    go into the cache under the same generation rule as the path's.
  * With dir_cache=no or follow_symlinks (getattr then uses STAT, not LSTAT)
  * nothing is pipelined.
  */
@@ -176,4 +183,60 @@ bool sftpfs_trail_setattr_getattr(struct sftpfs *fs, const char *path, struct st
 		*st = tls_setattr.st;
 	setattr_reset();
 	return hit;
+}
+
+/* The directories armed by sftpfs_trail_arm_dirs (mount-relative). */
+static __thread char *tls_dirs[SFTP_TRAIL_MAX - 1];
+
+static void dirs_reset(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(tls_dirs); i++)
+		g_clear_pointer(&tls_dirs[i], g_free);
+}
+
+/* "/a/b" -> "/a", "/a" -> "/"; NULL for "/". */
+static char *parent_of(const char *path)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	if (slash == NULL || slash[1] == '\0')
+		return NULL;
+	return slash == path ? g_strdup("/") : g_strndup(path, (size_t)(slash - path));
+}
+
+void sftpfs_trail_arm_dirs(struct sftpfs *fs, const char *path, const char *other)
+{
+	const char *paths[] = { path, other };
+	size_t n = 0;
+
+	dirs_reset();
+	if (!wanted(fs))
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(paths) && n < G_N_ELEMENTS(tls_dirs); i++) {
+		g_autofree char *dir = parent_of(paths[i]);
+		g_autofree char *remote = NULL;
+
+		if (dir == NULL || (n > 0 && strcmp(tls_dirs[0], dir) == 0))
+			continue;
+		remote = sftpfs_rpath(fs, dir);
+		sftp_trail_also(remote);
+		tls_dirs[n++] = g_steal_pointer(&dir);
+	}
+}
+
+void sftpfs_trail_store_dirs(struct sftpfs *fs, int r, uint64_t gen, unsigned changes)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(tls_dirs) && tls_dirs[i] != NULL; i++) {
+		g_autofree char *remote = sftpfs_rpath(fs, tls_dirs[i]);
+		struct sftp_attrs a = { 0 };
+		struct stat st;
+
+		if (sftp_trail_take_also(remote, &a) == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) != 0 && r == 0 &&
+		    sftpfs_cache_generation(fs->cache) == gen + changes) {
+			sftpfs_attrs_to_stat(fs, &a, &st);
+			sftpfs_cache_put_attr(fs->cache, tls_dirs[i], &st, gen + changes);
+		}
+		sftp_attrs_clear(&a);
+	}
+	dirs_reset();
 }

@@ -263,6 +263,12 @@ void sftpfs_trail_arm(struct sftpfs *fs, const char *path, unsigned kinds);
 void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen, unsigned changes);
 void sftpfs_trail_created(struct sftpfs *fs, struct sftpfs_file *f, int r);
 bool sftpfs_trail_created_getattr(struct sftpfs_file *f, struct stat *st);
+/* After sftpfs_trail_arm: also LSTAT the directories holding path and other
+ * (a rename's old name; NULL: none), whose entries the change edits. Before
+ * sftpfs_trail_store/_created, end with sftpfs_trail_store_dirs (same r, gen
+ * and number of cache changes). */
+void sftpfs_trail_arm_dirs(struct sftpfs *fs, const char *path, const char *other);
+void sftpfs_trail_store_dirs(struct sftpfs *fs, int r, uint64_t gen, unsigned changes);
 bool sftpfs_trail_setattr_getattr(struct sftpfs *fs, const char *path, struct stat *st);
 /* files.c, for pipeline.c */
 bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp);

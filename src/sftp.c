@@ -553,17 +553,22 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 }
 
 /*
- * The calling thread's trailing LSTAT (sftp_trail_lstat): armed with a path
- * and the kinds of request it may follow, sent right behind the first such
- * request, its outcome kept until sftp_trail_take.
+ * The calling thread's trailing LSTATs (sftp_trail_lstat, sftp_trail_also):
+ * armed with up to SFTP_TRAIL_MAX paths and the kinds of request they may
+ * follow, sent right behind the first such request in that order, their
+ * outcomes kept until sftp_trail_take.
  */
-struct trail {
-	char *path;    /* armed: the path to LSTAT, NULL otherwise */
-	unsigned kinds;
-	bool sent;
-	const struct sftp_client *client; /* the one it went out on */
+struct trail_slot {
+	char *path;
 	int err;
 	struct sftp_attrs attrs;
+};
+struct trail {
+	struct trail_slot slot[SFTP_TRAIL_MAX]; /* slot[0].path NULL: not armed */
+	unsigned n;
+	unsigned kinds;
+	bool sent;
+	const struct sftp_client *client; /* the one they went out on */
 };
 static __thread struct trail tls_trail;
 
@@ -578,39 +583,82 @@ static bool trail_matches(const struct trail *t, uint8_t type)
 		return (t->kinds & SFTP_TRAIL_SETSTAT) != 0;
 	case SSH_FXP_RENAME:
 		return (t->kinds & SFTP_TRAIL_RENAME) != 0;
-	case SSH_FXP_EXTENDED: /* lsetstat@openssh.com, posix-rename@openssh.com */
-		return (t->kinds & (SFTP_TRAIL_SETSTAT | SFTP_TRAIL_RENAME)) != 0;
+	case SSH_FXP_REMOVE:
+	case SSH_FXP_RMDIR:
+		return (t->kinds & SFTP_TRAIL_REMOVE) != 0;
+	case SSH_FXP_SYMLINK:
+		return (t->kinds & SFTP_TRAIL_LINK) != 0;
+	case SSH_FXP_EXTENDED: /* lsetstat@, posix-rename@, hardlink@openssh.com */
+		return (t->kinds & (SFTP_TRAIL_SETSTAT | SFTP_TRAIL_RENAME | SFTP_TRAIL_LINK)) != 0;
 	default:
 		return false;
 	}
+}
+
+static void trail_clear(struct trail *t)
+{
+	for (unsigned i = 0; i < SFTP_TRAIL_MAX; i++) {
+		g_free(t->slot[i].path);
+		sftp_attrs_clear(&t->slot[i].attrs);
+	}
+	memset(t, 0, sizeof(*t));
 }
 
 void sftp_trail_lstat(const char *path, unsigned kinds)
 {
 	struct trail *t = &tls_trail;
 
-	g_free(t->path);
-	sftp_attrs_clear(&t->attrs);
-	memset(t, 0, sizeof(*t));
-	t->path = g_strdup(path);
+	trail_clear(t);
+	t->slot[0].path = g_strdup(path);
+	t->slot[0].err = ERR_INVALID_ARGUMENT;
+	t->n = path != NULL ? 1 : 0;
 	t->kinds = kinds;
-	t->err = ERR_INVALID_ARGUMENT;
+}
+
+void sftp_trail_also(const char *path)
+{
+	struct trail *t = &tls_trail;
+
+	if (t->n == 0 || t->n >= SFTP_TRAIL_MAX || t->sent || path == NULL)
+		return;
+	t->slot[t->n].path = g_strdup(path);
+	t->slot[t->n].err = ERR_INVALID_ARGUMENT;
+	t->n++;
+}
+
+int sftp_trail_take_also(const char *path, struct sftp_attrs *out)
+{
+	struct trail *t = &tls_trail;
+	int r = ERR_INVALID_ARGUMENT;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 1; i < t->n; i++) {
+		if (strcmp(t->slot[i].path, path) != 0)
+			continue;
+		r = t->sent ? t->slot[i].err : ERR_INVALID_ARGUMENT;
+		if (r == 0) {
+			*out = t->slot[i].attrs;
+			memset(&t->slot[i].attrs, 0, sizeof(t->slot[i].attrs));
+			t->slot[i].err = ERR_INVALID_ARGUMENT; /* taken */
+		}
+		break;
+	}
+	return r;
 }
 
 int sftp_trail_take(struct sftp_attrs *out, const struct sftp_client **client)
 {
 	struct trail *t = &tls_trail;
-	int r = t->sent ? t->err : ERR_INVALID_ARGUMENT;
+	int r = t->sent ? t->slot[0].err : ERR_INVALID_ARGUMENT;
 
 	memset(out, 0, sizeof(*out));
 	if (client != NULL)
 		*client = t->sent ? t->client : NULL;
-	if (r == 0)
-		*out = t->attrs;
-	else
-		sftp_attrs_clear(&t->attrs);
-	g_free(t->path);
-	memset(t, 0, sizeof(*t));
+	if (r == 0) {
+		*out = t->slot[0].attrs;
+		memset(&t->slot[0].attrs, 0, sizeof(t->slot[0].attrs));
+	}
+	trail_clear(t);
 	return r;
 }
 
@@ -623,15 +671,15 @@ static void req_wait(struct sftp_client *c, struct sftp_req *req)
 	g_cond_clear(&req->cond);
 }
 
-/* Sends the armed LSTAT behind the request just submitted (same client, so
- * the server answers it after that request, filexfer-02 §6.1 in order per
- * handle; OpenSSH's server handles every request in order). */
-static bool trail_submit(struct sftp_client *c, struct sftp_req *treq)
+/* Sends the armed LSTAT of path behind the request just submitted (same
+ * client, so the server answers it after that request, filexfer-02 §6.1 in
+ * order per handle; OpenSSH's server handles every request in order). */
+static bool trail_submit(struct sftp_client *c, struct sftp_req *treq, const char *path)
 {
 	struct buf *pkt = sftp_pkt_new(SSH_FXP_LSTAT);
 	int r;
 
-	if (pkt == NULL || sftp_put_path(pkt, tls_trail.path) != 0) {
+	if (pkt == NULL || sftp_put_path(pkt, path) != 0) {
 		buf_free(pkt);
 		return false;
 	}
@@ -647,27 +695,25 @@ static bool trail_submit(struct sftp_client *c, struct sftp_req *treq)
 	return true;
 }
 
-/* The trailing LSTAT's reply, kept without touching the thread's last
- * status (which belongs to the request it followed). */
-static void trail_finish(struct sftp_req *treq)
+/* A trailing LSTAT's reply, kept without touching the thread's last status
+ * (which belongs to the request it followed). */
+static void trail_finish(struct sftp_req *treq, struct trail_slot *s)
 {
-	struct trail *t = &tls_trail;
 	char msg[64];
 	uint32_t code;
 
-	t->sent = true;
-	t->err = treq->err;
-	if (t->err == 0 && treq->reply_type == SSH_FXP_ATTRS) {
-		if ((t->err = sftp_attrs_decode(treq->reply, &t->attrs)) == 0 &&
-		    (t->err = buf_expect_end(treq->reply)) != 0)
-			sftp_attrs_clear(&t->attrs);
-	} else if (t->err == 0 && treq->reply_type == SSH_FXP_STATUS) {
-		t->err = sftp_status_decode(treq->reply, &code, msg, sizeof(msg)) != 0 ? ERR_PROTOCOL
+	s->err = treq->err;
+	if (s->err == 0 && treq->reply_type == SSH_FXP_ATTRS) {
+		if ((s->err = sftp_attrs_decode(treq->reply, &s->attrs)) == 0 &&
+		    (s->err = buf_expect_end(treq->reply)) != 0)
+			sftp_attrs_clear(&s->attrs);
+	} else if (s->err == 0 && treq->reply_type == SSH_FXP_STATUS) {
+		s->err = sftp_status_decode(treq->reply, &code, msg, sizeof(msg)) != 0 ? ERR_PROTOCOL
 											 : sftp_status_to_err(code);
-		if (t->err == 0)
-			t->err = ERR_PROTOCOL;
-	} else if (t->err == 0) {
-		t->err = ERR_PROTOCOL;
+		if (s->err == 0)
+			s->err = ERR_PROTOCOL;
+	} else if (s->err == 0) {
+		s->err = ERR_PROTOCOL;
 	}
 	buf_free(treq->reply);
 	treq->reply = NULL;
@@ -680,8 +726,9 @@ static void trail_finish(struct sftp_req *treq)
 int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
 {
 	struct sftp_req req = {.sync = true, .bytes = bytes};
-	struct sftp_req treq = {0};
-	bool trailing = false;
+	struct sftp_req treq[SFTP_TRAIL_MAX] = {0};
+	bool trailing[SFTP_TRAIL_MAX] = {false};
+	struct trail *t = &tls_trail;
 	int r;
 
 	*rtype = 0;
@@ -703,14 +750,18 @@ int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t 
 		g_cond_clear(&req.cond);
 		return r;
 	}
-	if (tls_trail.path != NULL && !tls_trail.sent && trail_matches(&tls_trail, req.type)) {
-		trailing = trail_submit(c, &treq);
-		tls_trail.client = c;
+	if (t->n > 0 && !t->sent && trail_matches(t, req.type)) {
+		for (unsigned i = 0; i < t->n; i++)
+			trailing[i] = trail_submit(c, &treq[i], t->slot[i].path);
+		t->sent = true;
+		t->client = c;
 	}
 	req_wait(c, &req);
-	if (trailing) {
-		req_wait(c, &treq);
-		trail_finish(&treq);
+	for (unsigned i = 0; i < SFTP_TRAIL_MAX; i++) {
+		if (!trailing[i])
+			continue;
+		req_wait(c, &treq[i]);
+		trail_finish(&treq[i], &t->slot[i]);
 	}
 	if (req.err != 0) {
 		buf_free(req.reply);

@@ -300,6 +300,11 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
 #define SFTP_TRAIL_MKDIR 0x2u
 #define SFTP_TRAIL_SETSTAT 0x4u /* SETSTAT and lsetstat@openssh.com */
 #define SFTP_TRAIL_RENAME 0x8u  /* RENAME and posix-rename@openssh.com */
+#define SFTP_TRAIL_REMOVE 0x10u /* REMOVE and RMDIR */
+#define SFTP_TRAIL_LINK 0x20u   /* SYMLINK and hardlink@openssh.com */
+/* Paths one change may be followed by (the name, and the directories whose
+ * entries it changed). */
+#define SFTP_TRAIL_MAX 3u
 
 /*
  * Arms the calling thread: the next synchronous request of one of kinds it
@@ -308,6 +313,14 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
  * attributes after the change. Always end with sftp_trail_take.
  */
 void sftp_trail_lstat(const char *path, unsigned kinds);
+/* Adds another path to the armed trail (at most SFTP_TRAIL_MAX in all),
+ * LSTATed right after the first, same request, same client; ignored when
+ * nothing is armed or the trail was already sent. */
+void sftp_trail_also(const char *path);
+/* The answer for a path added with sftp_trail_also, as sftp_trail_take
+ * (the first one added under that path); call it before sftp_trail_take,
+ * which disarms and forgets them all. */
+int sftp_trail_take_also(const char *path, struct sftp_attrs *out) MUST_CHECK;
 /* Disarms; 0 and *out filled (sftp_attrs_clear it) if the LSTAT was sent and
  * answered with attributes, else a negative code (ERR_INVALID_ARGUMENT: it
  * was never sent). *client (if not NULL): the client it went out on, or NULL.

@@ -1960,6 +1960,60 @@ static void test_trail(struct fixture *f, gconstpointer data)
 	g_free(missing);
 }
 
+/* sftp_trail_also: more LSTATs behind the same change, answered by path,
+ * at most SFTP_TRAIL_MAX in all; REMOVE/RMDIR and SYMLINK are kinds of
+ * their own. */
+static void test_trail_also(struct fixture *f, gconstpointer data)
+{
+	char *d = tpath(f, "adir"), *sub = tpath(f, "adir/sub"), *l = tpath(f, "adir/l");
+	char *missing = tpath(f, "nothere");
+	struct sftp_attrs a = {0}, m = {.flags = SFTP_ATTR_PERMISSIONS, .permissions = 0750};
+
+	(void)data;
+	g_assert_cmpint(sftp_mkdir(f->c, d, &m), ==, 0);
+	/* mkdir of sub: its LSTAT, then its parent's and a missing path's */
+	sftp_trail_lstat(sub, SFTP_TRAIL_MKDIR);
+	sftp_trail_also(d);
+	sftp_trail_also(missing);
+	sftp_trail_also(f->dir); /* beyond SFTP_TRAIL_MAX: not sent */
+	g_assert_cmpint(sftp_mkdir(f->c, sub, &m), ==, 0);
+	g_assert_cmpint(sftp_trail_take_also(d, &a), ==, 0);
+	g_assert_true(S_ISDIR(a.permissions));
+	sftp_attrs_clear(&a);
+	g_assert_cmpint(sftp_trail_take_also(d, &a), ==, ERR_INVALID_ARGUMENT); /* taken */
+	g_assert_cmpint(sftp_trail_take_also(missing, &a), ==, ERR_NO_SUCH_FILE);
+	g_assert_cmpint(sftp_trail_take_also(f->dir, &a), ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, 0);
+	g_assert_true(S_ISDIR(a.permissions));
+	sftp_attrs_clear(&a);
+	/* taken: all forgotten */
+	g_assert_cmpint(sftp_trail_take_also(missing, &a), ==, ERR_INVALID_ARGUMENT);
+	/* SYMLINK: the new link itself */
+	sftp_trail_lstat(l, SFTP_TRAIL_LINK);
+	sftp_trail_also(d);
+	g_assert_cmpint(sftp_symlink(f->c, "sub", l), ==, 0);
+	g_assert_cmpint(sftp_trail_take_also(d, &a), ==, 0);
+	sftp_attrs_clear(&a);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, 0);
+	g_assert_true(S_ISLNK(a.permissions));
+	sftp_attrs_clear(&a);
+	/* REMOVE and RMDIR: the LSTAT behind sees the name gone */
+	sftp_trail_lstat(l, SFTP_TRAIL_REMOVE);
+	g_assert_cmpint(sftp_remove(f->c, l), ==, 0);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, ERR_NO_SUCH_FILE);
+	sftp_trail_lstat(sub, SFTP_TRAIL_REMOVE);
+	g_assert_cmpint(sftp_rmdir(f->c, sub), ==, 0);
+	g_assert_cmpint(sftp_trail_take(&a, NULL), ==, ERR_NO_SUCH_FILE);
+	/* nothing armed: sftp_trail_also adds nothing */
+	sftp_trail_also(d);
+	g_assert_cmpint(sftp_rmdir(f->c, d), ==, 0);
+	g_assert_cmpint(sftp_trail_take_also(d, &a), ==, ERR_INVALID_ARGUMENT);
+	g_free(d);
+	g_free(sub);
+	g_free(l);
+	g_free(missing);
+}
+
 static void add_server_tests(const struct server *s)
 {
 	static const struct {
@@ -1980,6 +2034,7 @@ static void add_server_tests(const struct server *s)
 		{"shutdown", test_shutdown},
 		{"reopen", test_reopen},
 		{"trail", test_trail},
+		{"trail-also", test_trail_also},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
