@@ -1060,6 +1060,7 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = file_of(fi);
+	uint64_t stamp = 0;
 	g_autofree char *fpath = NULL;
 	struct sftp_client *c = NULL;
 	struct sftp_handle h;
@@ -1074,9 +1075,13 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return -EINVAL;
 	if (size == 0)
 		return 0;
-	/* Reads see the writes made through the mount, on any descriptor. */
+	/* Reads see the writes made through the mount, on any descriptor.
+	 * When all of them have gone out on the one connection the READs
+	 * take, the server applies them first (it handles the requests on a
+	 * file in order, as the trailing LSTATs rely on): no wait for their
+	 * acknowledgements (git's index-pack reads back the pack it writes). */
 	fpath = sftpfs_file_path(f);
-	if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
+	if (!sftpfs_files_sent(f->fs, fpath, &stamp) && (r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
 		return neg(r);
 	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
 	if (sftpfs_file_read_fetched(f, (uint64_t)offset, out, size, &done))

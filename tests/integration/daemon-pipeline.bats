@@ -108,3 +108,16 @@ next_request() {
 	[ "$(stat -c '%s %Y' "$R/ow/f")" = "3 1600000000" ]
 	[ "$(stat -c '%s %Y' "$m/ow/f")" = "3 1600000000" ]
 }
+
+@test "reads behind pending writes on another descriptor see every byte (index-pack's read back)" {
+	local m=$TOP/m1 i
+	# direct_io: every pread reaches the daemon, right behind the pwrite
+	daemon_mount "127.0.0.1:$R" "$m" -o direct_io
+	[ "$(fsop write-read-back "$m/pack" 300)" = OK ]
+	daemon_unmount "$m"
+	# and the same on a mount with the page cache
+	daemon_mount "127.0.0.1:$R" "$m"
+	[ "$(fsop write-read-back "$m/pack2" 300)" = OK ]
+	cmp "$R/pack" "$R/pack2"
+	[ "$(stat -c %s "$R/pack")" = "$(stat -c %s "$m/pack")" ]
+}

@@ -24,6 +24,10 @@
  *   fsop create-write-fstat PATH SIZE git checkout's: O_CREAT|O_EXCL, write
  *                                   SIZE bytes, fstat (its size is printed), close
  *   fsop read-size PATH             open read-only, fstat (size printed), read, close
+ *   fsop write-read-back PATH COUNT index-pack's pattern: COUNT unaligned
+ *                                   appends through one descriptor, each read
+ *                                   back at once (with a read past the end)
+ *                                   through a second; OK, or the first mismatch
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -289,6 +293,34 @@ int main(int argc, char **argv)
 			return report(-1);
 		printf("%lld\n", (long long)st.st_size);
 		return 0;
+	}
+	if (strcmp(op, "write-read-back") == 0 && argc >= 4) {
+		long long count = number(argv[3]);
+		char want[1500], got[3000];
+		off_t at = 0;
+		int rfd;
+
+		fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		rfd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || rfd < 0)
+			return report(-1);
+		for (long long i = 0; i < count; i++) {
+			size_t len = 700 + (size_t)(i * 37 % 800);
+
+			for (size_t k = 0; k < len; k++)
+				want[k] = (char)('a' + (i + (long long)k) % 26);
+			if (pwrite(fd, want, len, at) != (ssize_t)len)
+				return report(-1);
+			/* what was just written, and nothing after it */
+			r = pread(rfd, got, sizeof(got), at);
+			if (r != (long)len || memcmp(got, want, len) != 0) {
+				printf("mismatch at write %lld: read %ld of %zu bytes\n", i, r, len);
+				return 0;
+			}
+			at += (off_t)len;
+		}
+		close(rfd);
+		return report(close(fd));
 	}
 	if (strcmp(op, "read-size") == 0) {
 		struct stat st;
