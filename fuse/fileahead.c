@@ -2,7 +2,8 @@
  * fileahead.c - small files read ahead. A program that reads the files of a
  * directory one after another (cat of a tree, grep -r, a compiler reading
  * headers) pays two round trips per file: OPEN, then READ. Once it has
- * opened two files of one directory for reading, the next file_prefetch
+ * opened two files of one directory for reading within two seconds, with no
+ * change made through the mount in between, the next file_prefetch
  * small regular files of that directory (in byte order of their names after
  * the one just opened, wrapping around; sizes from the cached listing) are
  * fetched whole in the background, 16 at once, and each later open there
@@ -64,6 +65,7 @@ struct fa_entry {
 struct fa_dir {
 	char *last;        /* name opened last */
 	gint64 when;
+	uint64_t when_gen; /* the cache generation then */
 	GPtrArray *order;  /* small regular files of the listing, sorted (char *) */
 	uint64_t order_gen;
 	GHashTable *opened; /* names opened in this sequence: not fetched again */
@@ -433,9 +435,12 @@ void sftpfs_fileahead_opened(struct sftpfs *fs, const char *path)
 		return;
 	dir = g_path_get_dirname(path);
 	name = g_path_get_basename(path);
+	gen = sftpfs_cache_generation(fs->cache);
 	g_mutex_lock(&p->lock);
 	d = g_hash_table_lookup(p->dirs, dir);
-	sequence = d != NULL && strcmp(d->last, name) != 0 && now - d->when < FA_SEQUENCE_US;
+	/* A local change in between (git rewriting its config between two
+	 * reads of it) would void whatever was fetched: no sequence. */
+	sequence = d != NULL && strcmp(d->last, name) != 0 && now - d->when < FA_SEQUENCE_US && d->when_gen == gen;
 	if (d == NULL) {
 		if (g_hash_table_size(p->dirs) >= FA_DIRS_MAX)
 			g_hash_table_remove_all(p->dirs);
@@ -449,7 +454,7 @@ void sftpfs_fileahead_opened(struct sftpfs *fs, const char *path)
 	g_free(d->last);
 	d->last = g_strdup(name);
 	d->when = now;
-	gen = sftpfs_cache_generation(fs->cache);
+	d->when_gen = gen;
 	if (!sequence || (d->order != NULL && d->order_gen == gen)) {
 		if (sequence)
 			queue_after_locked(p, dir, d, name);

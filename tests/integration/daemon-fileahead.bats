@@ -162,3 +162,19 @@ same_cat() {
 	[ "$(stat -c %s "$m/handle/f05")" = "$(stat -c %s "$d/f05")" ]
 	same_cat "$m/handle" "$d" f03 f05 f06 copy4
 }
+
+@test "a change through the mount between two opens starts no read-ahead (git's config rewrites)" {
+	local m=$TOP/m1 d=$R/change n0
+	make_files "$d" 10
+	daemon_mount "127.0.0.1:$R" "$m"
+	ls "$m/change" >/dev/null
+	n0=$(log_lines)
+	cat "$m/change/f01" >/dev/null
+	printf 'new' >"$m/change/lock"
+	cat "$m/change/f02" >/dev/null
+	sleep 0.5
+	[ "$(opens "$d/f" "$n0")" = 2 ]
+	# an unchanged sequence after it does read ahead
+	cat "$m/change/f03" >/dev/null
+	wait_opens "$d/f" "$n0" 10
+}
