@@ -81,3 +81,87 @@ fsyncers() {
 	[ "$(written_by "$SSHD_REMOTE/big" | awk '{ s += $1 } END { print s }')" -eq $((64 * 1024 * 1024)) ]
 	[ "$(fsyncers "$SSHD_REMOTE/big")" -eq 4 ]
 }
+
+@test "write_lanes=1 writes on one process; small files never open a lane" {
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/one.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o write_lanes=1
+	dd if="$SSHD_DIR/one.src" of="$M/one" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/one.src" "$SSHD_REMOTE/one"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/one")" -eq 1 ]
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	rm -f "$LANES_LOGS"/sftp.*.log
+	# default lanes: files below the sequential threshold stay on one session
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	for i in 1 2 3 4 5 6 7 8; do
+		head -c $((i * 100000)) "$SSHD_DIR/one.src" >"$M/small$i"
+	done
+	head -c $((7 * 1024 * 1024)) "$SSHD_DIR/one.src" >"$M/seven"
+	fsop fsync "$M/seven" | grep -qx OK
+	for i in 1 2 3 4 5 6 7 8; do
+		cmp <(head -c $((i * 100000)) "$SSHD_DIR/one.src") "$SSHD_REMOTE/small$i"
+	done
+	cmp <(head -c $((7 * 1024 * 1024)) "$SSHD_DIR/one.src") "$SSHD_REMOTE/seven"
+	daemon_unmount "$M"
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	rm -f "$SSHD_DIR/one.src"
+}
+
+@test "overwrites in the middle of a striped write, while it is in flight, end with exactly the expected bytes" {
+	local mib=$((1024 * 1024)) pieces
+	head -c $((40 * mib)) /dev/urandom >"$SSHD_DIR/ov.src"
+	# 32 MiB in order (striped after 8), then pieces across lane
+	# boundaries (1 MiB turns) over data still in flight, each with other
+	# bytes, overlapping each other, then the rest in order
+	pieces="0+$((32 * mib))@0 $((20 * mib - 4096))+$((mib + 8192))@4096 $((20 * mib))+$((3 * mib))@$((5 * mib))"
+	pieces="$pieces $((21 * mib - 100))+200@$((7 * mib)) $((9 * mib + 5))+$((2 * mib))@$((3 * mib)) $((32 * mib))+$((4 * mib))@0"
+	pieces="$pieces $((31 * mib))+$((2 * mib))@$((2 * mib))"
+	# shellcheck disable=SC2086
+	fsop pwrites "$SSHD_DIR/ov.expected" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	# shellcheck disable=SC2086
+	fsop pwrites "$M/ov" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
+	cmp "$SSHD_DIR/ov.expected" "$SSHD_REMOTE/ov"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/ov")" -eq 4 ]
+	rm -f "$SSHD_DIR/ov.src" "$SSHD_DIR/ov.expected"
+}
+
+@test "a connection cut in the middle of a striped write: every byte lands once, in place" {
+	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/cut.src"
+	proxy_start
+	lanes_mount "$PROXY_PORT" "$PROXY_KNOWN_HOSTS"
+	dd if="$SSHD_DIR/cut.src" of="$M/cut" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd_pid=$!
+	while [ "$(stat -c %s "$SSHD_REMOTE/cut" 2>/dev/null || echo 0)" -lt $((24 * 1024 * 1024)) ] &&
+		kill -0 "$dd_pid" 2>/dev/null; do
+		sleep 0.02
+	done
+	[ "$(openers "$SSHD_REMOTE/cut")" -ge 2 ]
+	proxy_ctl cut
+	wait "$dd_pid" || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	cmp "$SSHD_DIR/cut.src" "$SSHD_REMOTE/cut"
+	grep -q "reconnected" "$LOG"
+	rm -f "$SSHD_DIR/cut.src"
+}
+
+@test "one lane's server process killed mid-write: its writes go again on the file's handle" {
+	local main lane
+	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/lane.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	dd if="$SSHD_DIR/lane.src" of="$M/lane" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd_pid=$!
+	while [ "$(openers "$SSHD_REMOTE/lane")" -lt 2 ] && kill -0 "$dd_pid" 2>/dev/null; do
+		sleep 0.02
+	done
+	main=$(grep -l "realpath" "$LANES_LOGS"/sftp.*.log)
+	lane=$(grep -L "realpath" "$LANES_LOGS"/sftp.*.log | head -n 1)
+	[ -n "$lane" ] && [ "$lane" != "$main" ]
+	lane=${lane##*/sftp.}
+	kill -KILL "${lane%.log}"
+	wait "$dd_pid" || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	cmp "$SSHD_DIR/lane.src" "$SSHD_REMOTE/lane"
+	grep -q "write lane was lost" "$LOG"
+	! grep -q "connection 1 to .* lost" "$LOG"
+	rm -f "$SSHD_DIR/lane.src"
+}
