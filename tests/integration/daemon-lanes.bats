@@ -17,7 +17,9 @@ setup_file() {
 	chmod 777 "$LANES_LOGS"
 	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s/sftp.$$.log"\n' "$SFTP_SERVER_BIN" "$LANES_LOGS" \
 		>"$LANES_LOGS/logged-sftp-server"
-	chmod 755 "$LANES_LOGS/logged-sftp-server"
+	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s/exec.$$.log"\n' "$SFTP_SERVER_BIN" "$LANES_LOGS" \
+		>"$LANES_LOGS/exec-sftp-server"
+	chmod 755 "$LANES_LOGS/logged-sftp-server" "$LANES_LOGS/exec-sftp-server"
 	SSHD_SFTP_SUBSYSTEM=$LANES_LOGS/logged-sftp-server sshd_start
 	M=$SSHD_DIR/mnt
 	mkdir -p "$M"
@@ -32,7 +34,7 @@ teardown_file() {
 }
 
 setup() {
-	rm -f "$LANES_LOGS"/sftp.*.log
+	rm -f "$LANES_LOGS"/sftp.*.log "$LANES_LOGS"/exec.*.log
 	LOG=$BATS_TEST_TMPDIR/sftpfs.log
 }
 
@@ -80,6 +82,17 @@ fsyncers() {
 	[ "$(written_by "$SSHD_REMOTE/big" | awk '$1 >= 4194304' | wc -l)" -eq 4 ]
 	[ "$(written_by "$SSHD_REMOTE/big" | awk '{ s += $1 } END { print s }')" -eq $((64 * 1024 * 1024)) ]
 	[ "$(fsyncers "$SSHD_REMOTE/big")" -eq 4 ]
+}
+
+@test "with -o sftp_server=PATH the lanes run that program too" {
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/ex.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o "sftp_server=$LANES_LOGS/exec-sftp-server"
+	dd if="$SSHD_DIR/ex.src" of="$M/ex" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/ex.src" "$SSHD_REMOTE/ex"
+	daemon_unmount "$M"
+	[ "$(grep -l "open \"$SSHD_REMOTE/ex\" flags [A-Z,]*WRITE" "$LANES_LOGS"/exec.*.log | wc -l)" -eq 4 ]
+	! ls "$LANES_LOGS"/sftp.*.log 2>/dev/null
+	rm -f "$SSHD_DIR/ex.src"
 }
 
 @test "write_lanes=1 writes on one process; small files never open a lane" {
