@@ -246,6 +246,8 @@ static void file_unref(struct sftpfs_file *f)
 	}
 	readahead_free(f->ra); /* before the link: it waits for READ callbacks */
 	g_free(f->lanes);
+	if (f->contents != NULL)
+		g_bytes_unref(f->contents);
 	sftpfs_link_unref(f->link);
 	g_cond_clear(&f->cond);
 	g_mutex_clear(&f->lock);
@@ -286,14 +288,10 @@ static uint64_t file_size_of(struct sftp_client *c, const struct sftp_handle *h,
 	return size;
 }
 
-int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
-		     bool dir, struct sftpfs_file **out)
+static struct sftpfs_file *file_new(struct sftpfs *fs, const char *path, uint32_t pflags, bool dir)
 {
 	struct sftpfs_file *f = g_malloc0(sizeof(*f)); /* not g_new0: see sftpfs.h */
-	g_autofree char *remote = sftpfs_rpath(fs, path);
-	int r;
 
-	*out = NULL;
 	f->refs = 1;
 	f->fs = fs;
 	f->path = g_strdup(path);
@@ -304,6 +302,17 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	g_mutex_init(&f->lock);
 	g_cond_init(&f->cond);
 	g_queue_init(&f->writes);
+	return f;
+}
+
+int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
+		     bool dir, struct sftpfs_file **out)
+{
+	struct sftpfs_file *f = file_new(fs, path, pflags, dir);
+	g_autofree char *remote = sftpfs_rpath(fs, path);
+	int r;
+
+	*out = NULL;
 	if ((r = sftpfs_slot_link(fs, f->slot, sftpfs_deadline(fs), &f->link)) != 0) {
 		file_unref(f);
 		return r;
@@ -328,6 +337,43 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	index_add(f);
 	*out = f;
 	return 0;
+}
+
+struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents, uint64_t gen)
+{
+	struct sftpfs_file *f = file_new(fs, path, SFTP_FXF_READ, false);
+
+	f->contents = contents;
+	f->contents_gen = gen;
+	f->ra = readahead_new(fs->opts);
+	index_add(f);
+	return f;
+}
+
+bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got)
+{
+	GBytes *b = NULL;
+	const uint8_t *data;
+	size_t len;
+
+	g_mutex_lock(&f->lock);
+	/* A local change since the fetch (this file's or any other): the
+	 * server's copy is the one to read now. */
+	if (f->contents != NULL && sftpfs_cache_generation(f->fs->cache) != f->contents_gen)
+		g_clear_pointer(&f->contents, g_bytes_unref);
+	if (f->contents != NULL)
+		b = g_bytes_ref(f->contents);
+	g_mutex_unlock(&f->lock);
+	if (b == NULL)
+		return false;
+	data = g_bytes_get_data(b, &len);
+	*got = 0;
+	if (offset < len) {
+		*got = len - offset < size ? len - (size_t)offset : size;
+		memcpy(out, data + offset, *got);
+	}
+	g_bytes_unref(b);
+	return true;
 }
 
 static bool conn_lost(struct sftp_client *c, int err)
@@ -653,9 +699,12 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 		for (GList *l = f->writes.head; l != NULL; l = l->next)
 			g_ptr_array_add(resend, l->data);
 		g_mutex_unlock(&f->lock);
+		if (old == NULL) /* read ahead (fileahead.c): its first handle */
+			log_debug(LOG_CAT_FUSE, "%s: opened on first use", remote);
+		else
+			log_info(LOG_CAT_GENERAL, "%s: reopened after reconnecting; %u unacknowledged writes sent again",
+				 remote, resend->len);
 		sftpfs_link_unref(old);
-		log_info(LOG_CAT_GENERAL, "%s: reopened after reconnecting; %u unacknowledged writes sent again",
-			 remote, resend->len);
 		/* Records sent here cannot be freed before their callbacks,
 		 * and only those free them. */
 		r = 0;

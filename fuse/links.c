@@ -158,7 +158,7 @@ unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_cli
 
 bool sftpfs_link_dead(const struct sftpfs_link *l)
 {
-	return sftp_client_error(l->client) != 0;
+	return l == NULL || sftp_client_error(l->client) != 0;
 }
 
 gint64 sftpfs_deadline(const struct sftpfs *fs)

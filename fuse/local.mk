@@ -21,6 +21,7 @@ fuse_sftpfs_SOURCES += fuse/cache.c fuse/cache.h
 fuse_sftpfs_SOURCES += fuse/readahead.c fuse/readahead.h
 fuse_sftpfs_SOURCES += fuse/pipeline.c
 fuse_sftpfs_SOURCES += fuse/dirlist.c
+fuse_sftpfs_SOURCES += fuse/fileahead.c
 fuse_sftpfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fuse
 fuse_sftpfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_sftpfs_LDADD = $(CORE_LIBS) $(FUSE_LIBS)
@@ -54,7 +55,7 @@ TESTS += $(DAEMON_INTEGRATION_TESTS)
 endif
 
 # Round trips saved on tree walks, untar and checkouts (issue 7).
-PREFETCH_INTEGRATION_TESTS = tests/integration/daemon-prefetch.bats
+PREFETCH_INTEGRATION_TESTS = tests/integration/daemon-prefetch.bats tests/integration/daemon-fileahead.bats
 EXTRA_DIST += $(PREFETCH_INTEGRATION_TESTS)
 if HAVE_BATS
 TESTS += $(PREFETCH_INTEGRATION_TESTS)

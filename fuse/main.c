@@ -191,6 +191,7 @@ static int run(struct sftpfs_opts *opts, const char *argv0)
 		fs.cache = sftpfs_cache_new(&cc, NULL, NULL);
 	}
 	sftpfs_prefetch_init(&fs);
+	sftpfs_fileahead_init(&fs);
 	if (remote_new(opts, &fs.remote) != 0)
 		goto out; /* remote_new said why */
 	if (!opts->foreground && background_start(&notify_fd) != 0)
@@ -247,6 +248,7 @@ out:
 	if (f != NULL)
 		fuse_destroy(f);
 	fuse_opt_free_args(&args);
+	sftpfs_fileahead_stop(&fs);
 	sftpfs_prefetch_stop(&fs);
 	sftpfs_disconnect(&fs);
 	sftpfs_files_clear(&fs);

@@ -936,13 +936,22 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	/* Reading only: the attributes come along (pipeline.c). */
 	bool trail = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
+	GBytes *contents = trail ? sftpfs_fileahead_take(fs, path, &gen) : NULL;
 	int r;
 
-	if (trail)
-		sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
-	r = open_common(path, 0, fi, false);
-	if (trail)
-		sftpfs_trail_store(fs, path, r, gen, 0);
+	if (contents != NULL) {
+		/* Read ahead (fileahead.c): no request at all. */
+		fi->fh = (uint64_t)(uintptr_t)sftpfs_file_fetched(fs, path, contents, gen);
+		r = 0;
+	} else {
+		if (trail)
+			sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
+		r = open_common(path, 0, fi, false);
+		if (trail)
+			sftpfs_trail_store(fs, path, r, gen, 0);
+	}
+	if (r == 0 && trail)
+		sftpfs_fileahead_opened(fs, path);
 
 	if (r == 0 && (fi->flags & O_TRUNC))
 		sftpfs_cache_changed(fs->cache, path);
@@ -1043,6 +1052,8 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
 		return neg(r);
 	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
+	if (sftpfs_file_read_fetched(f, (uint64_t)offset, out, size, &done))
+		return (int)done;
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
 	if (f->ra != NULL) {

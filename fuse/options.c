@@ -73,6 +73,9 @@ static const struct opt_spec opt_table[] = {
 	{ .name = "dir_prefetch", .kind = OPT_UINT, .offset = FIELD(dir_prefetch), .arg = "N",
 	  .help = "list up to N subdirectories of a listed directory ahead, in the background; 0 turns it off "
 		  "(default 64)" },
+	{ .name = "file_prefetch", .kind = OPT_UINT, .offset = FIELD(file_prefetch), .arg = "N",
+	  .help = "once two files of a directory are opened for reading, read up to N of its next small files "
+		  "ahead, in the background; 0 turns it off (default 32)" },
 	{ .name = "sync_readdir", .kind = OPT_FLAG, .offset = FIELD(sync_readdir), .flag = true,
 	  .help = "synchronous readdir" },
 	{ .name = "sshfs_debug", .kind = OPT_FLAG, .offset = FIELD(debug), .flag = true,
@@ -271,6 +274,7 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->max_write = OPT_UNSET;
 	o->readahead_max = OPT_UNSET;
 	o->dir_prefetch = DIR_PREFETCH_DEFAULT;
+	o->file_prefetch = FILE_PREFETCH_DEFAULT;
 	o->dcache_timeout = OPT_UNSET;
 	o->dcache_stat_timeout = OPT_UNSET;
 	o->dcache_dir_timeout = OPT_UNSET;

@@ -53,6 +53,8 @@ enum {
  * is spread over (files.c), the file's own channel included. */
 #define WRITE_LANES_DEFAULT 4
 #define WRITE_LANES_MAX 8
+/* -o file_prefetch default: small files of a directory read ahead. */
+#define FILE_PREFETCH_DEFAULT 32
 
 struct sftpfs_opts {
 	/* The remote: [user@]host:[dir]. user NULL = from ssh_config/login name;
@@ -102,6 +104,7 @@ struct sftpfs_opts {
 	uint32_t max_write;      /* OPT_UNSET = server limit */
 	uint32_t readahead_max;  /* bytes; OPT_UNSET = READAHEAD_FILE_MAX_DEFAULT */
 	uint32_t dir_prefetch;   /* subdirectories listed ahead per listing (dirlist.c) */
+	uint32_t file_prefetch;  /* small files of a directory read ahead (fileahead.c) */
 	uint32_t dcache_timeout; /* dcache_* in seconds; OPT_UNSET = default */
 	uint32_t dcache_stat_timeout;
 	uint32_t dcache_dir_timeout;

@@ -100,6 +100,7 @@ struct sftpfs {
 
 	struct sftpfs_cache *cache; /* fuse/cache.h; NULL with dir_cache=no */
 	struct sftpfs_prefetch *prefetch; /* dirlist.c; NULL when off */
+	struct sftpfs_fileahead *fileahead; /* fileahead.c; NULL when off */
 };
 
 /*
@@ -150,6 +151,11 @@ struct sftpfs_file {
 	 * the atime (tar's futimens of the mtime alone) needs no LSTAT. */
 	bool atime_known;
 	int64_t atime;
+	/* Opened from contents read ahead (fileahead.c): link is NULL until
+	 * something needs a handle; reads come from contents while the cache
+	 * generation is still contents_gen. Protected by lock. */
+	GBytes *contents;
+	uint64_t contents_gen;
 };
 
 /* The mount of the calling FUSE operation. */
@@ -176,6 +182,7 @@ unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_cli
  * that take no signals, and waits for them all. */
 void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, unsigned n);
 /* True when the link's connection is gone. */
+/* True for NULL (a file with no handle yet, see sftpfs_file_fetched). */
 bool sftpfs_link_dead(const struct sftpfs_link *l);
 /* Keeps a reference until the calling thread's operation ends. */
 void sftpfs_hold(struct sftpfs_link *l);
@@ -202,6 +209,11 @@ void sftpfs_disconnect(struct sftpfs *fs);
 /* Open files (files.c). */
 int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
 		     bool dir, struct sftpfs_file **out) MUST_CHECK;
+/* A read-only file opened from contents read ahead (takes contents), gen the
+ * cache generation they were checked against; no handle until one is needed. */
+struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents, uint64_t gen);
+/* Reads from those contents: false if f has none (any more), else *got bytes. */
+bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got);
 /* The client and handle to use for f now, reopening it after a reconnect
  * (and sending its unacknowledged writes again); the client is held until
  * the operation ends. */
@@ -310,6 +322,18 @@ bool sftpfs_prefetch_missed(struct sftpfs *fs, const char *path);
 /* Before listing dpath: waits for its listing in flight (true), or takes
  * back one still queued. */
 bool sftpfs_prefetch_take(struct sftpfs *fs, const char *dpath);
+
+/*
+ * Small files read ahead (fileahead.c): started after the cache, stopped
+ * before disconnecting. fileahead_take, at a read-only open of path: the
+ * file's whole contents fetched ahead and still right (g_bytes_unref), or
+ * NULL; *gen the cache generation they were checked against.
+ * fileahead_opened: path was opened for reading (the trigger).
+ */
+void sftpfs_fileahead_init(struct sftpfs *fs);
+void sftpfs_fileahead_stop(struct sftpfs *fs);
+GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, uint64_t *gen);
+void sftpfs_fileahead_opened(struct sftpfs *fs, const char *path);
 
 void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st);
 bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path);

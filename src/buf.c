@@ -15,8 +15,6 @@
 #include "limits.h"
 
 #define BUF_GROW_QUANTUM 256u
-/* Compact (move unread bytes to the front) once this much has been consumed. */
-#define BUF_COMPACT_THRESHOLD 8192u
 
 struct buf {
 	uint8_t *data;        /* owned storage; NULL for views */
@@ -198,7 +196,16 @@ int buf_reserve(struct buf *b, size_t n, uint8_t **dst)
 		b->size += n;
 		return 0;
 	}
-	if (b->data != NULL && (b->off >= BUF_COMPACT_THRESHOLD || b->alloc - len >= n)) {
+	/*
+	 * Compacting moves the unread bytes. It is cheap when they are no more
+	 * than the bytes consumed before them (a queue appended to at one end
+	 * and consumed at the other then moves each byte at most once), and
+	 * needed when the buffer cannot grow. Otherwise growing (doubling)
+	 * copies them once and leaves room for many appends: compacting a few
+	 * MiB queued to make room for one more packet, each time, was most of
+	 * the daemon's CPU time in a sequential write.
+	 */
+	if (b->data != NULL && b->alloc - len >= n && (b->off >= len || b->alloc >= b->max_size)) {
 		buf_compact(b);
 		if (b->alloc - b->size >= n) {
 			*dst = b->data + b->size;
