@@ -305,6 +305,8 @@ static struct sftpfs_file *file_new(struct sftpfs *fs, const char *path, uint32_
 	return f;
 }
 
+static void lanes_stop_others(struct sftpfs_file *f);
+
 int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
 		     bool dir, struct sftpfs_file **out)
 {
@@ -335,6 +337,8 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	}
 	f->ra = dir ? NULL : readahead_new(fs->opts);
 	index_add(f);
+	if (!dir && (pflags & SFTP_FXF_WRITE))
+		lanes_stop_others(f);
 	*out = f;
 	return 0;
 }
@@ -805,6 +809,9 @@ static void wait_total(struct sftpfs_file *f)
 
 /* ---- write lanes ---- */
 
+static GPtrArray *writers_of(struct sftpfs *fs, const char *path);
+static void writers_free(GPtrArray *busy);
+
 /* One request on a lane handle, run in parallel with the others. */
 struct lane_job {
 	struct sftp_client *client;
@@ -848,8 +855,20 @@ static void lanes_start(struct sftpfs_file *f)
 	struct lane_job jobs[WRITE_LANES_MAX];
 	struct sftp_limits own, lim;
 	g_autofree char *remote = file_rpath(f);
-	unsigned got = sftpfs_link_lanes(f->link, f->fs->opts->write_lanes - 1, lc);
+	g_autofree char *path = sftpfs_file_path(f);
+	GPtrArray *busy = writers_of(f->fs, path);
+	bool alone = busy == NULL || busy->len == 1;
+	unsigned got;
 
+	writers_free(busy);
+	if (!alone) {
+		/* Another descriptor writes the path: its WRITEs and ours are
+		 * ordered only on one channel. Asked again after the next run. */
+		g_free(ln);
+		f->seq_run = 0;
+		return;
+	}
+	got = sftpfs_link_lanes(f->link, f->fs->opts->write_lanes - 1, lc);
 	memset(jobs, 0, sizeof(jobs));
 	for (unsigned i = 0; i < got; i++) {
 		jobs[i].client = lc[i];
@@ -884,6 +903,36 @@ static void lanes_start(struct sftpfs_file *f)
 	g_mutex_unlock(&f->lock);
 }
 
+/*
+ * f was opened for writing: another descriptor of its path striping its
+ * writes goes back to its own handle (new writes there, or on the lane of a
+ * write they overlap, until the lanes are drained), so the writes of the two
+ * are ordered on one channel.
+ */
+static void lanes_stop_others(struct sftpfs_file *f)
+{
+	g_autofree char *path = sftpfs_file_path(f);
+	GPtrArray *busy = writers_of(f->fs, path);
+
+	for (guint i = 0; busy != NULL && i < busy->len; i++) {
+		struct sftpfs_file *g = g_ptr_array_index(busy, i);
+		bool striped;
+
+		if (g == f)
+			continue;
+		g_mutex_lock(&g->io_lock);
+		g_mutex_lock(&g->lock);
+		striped = g->lanes != NULL && g->lanes->n > 1;
+		if (striped)
+			g->lanes->n = 1;
+		g_mutex_unlock(&g->lock);
+		g_mutex_unlock(&g->io_lock);
+		if (striped && wait_queue(g, 0) != 0)
+			log_debug(LOG_CAT_GENERAL, "%s: draining another descriptor's lanes failed", path);
+	}
+	writers_free(busy);
+}
+
 /* Counts a write into f's sequential run (io_lock held); a long one starts
  * the lanes. */
 static void lanes_consider(struct sftpfs_file *f, uint64_t offset, size_t len)
@@ -909,7 +958,7 @@ static int lane_pick_locked(struct sftpfs_file *f, const struct wb_write *w)
 	const struct wb_lanes *ln = f->lanes;
 
 	for (;;) {
-		int lane = (int)((w->offset / STRIPE_CHUNK) % ln->n), other = -1;
+		int lane = ln->n > 1 ? (int)((w->offset / STRIPE_CHUNK) % ln->n) : 0, other = -1;
 		bool mixed = false;
 
 		if (ln->broken || sftpfs_link_dead(f->link))
@@ -992,7 +1041,7 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 		w->seq = f->next_seq++;
 		g_queue_push_tail(&f->writes, w);
 		f->write_bytes += w->len;
-		if (f->lanes != NULL && f->lanes->n > 1)
+		if (f->lanes != NULL && f->lanes->opened > 1)
 			lane = lane_pick_locked(f, w);
 		c = lane > 0 ? f->lanes->client[lane] : f->link->client;
 		h = lane > 0 ? f->lanes->handle[lane] : f->handle;
@@ -1096,7 +1145,7 @@ static bool file_sent(struct sftpfs_file *f, uint64_t *stamp)
 	g_mutex_lock(&f->lock);
 	ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
 	/* Requests on the file's handle do not queue behind other lanes. */
-	ok = ok && (f->lanes == NULL || f->lanes->n <= 1 || g_queue_is_empty(&f->writes));
+	ok = ok && (f->lanes == NULL || f->lanes->opened <= 1 || g_queue_is_empty(&f->writes));
 	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
 		ok = ((struct wb_write *)l->data)->sent;
 	*stamp += file_stamp_locked(f);

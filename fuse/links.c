@@ -32,6 +32,11 @@
 /* References one FUSE operation may hold at once (it uses a few). */
 #define HELD_MAX 16
 
+/* WRITE data in flight on one write lane (its channel window is 2 MiB at
+ * OpenSSH's sshd): what the file queue holds beyond waits in the queue, not
+ * in the lane's channel buffers. */
+#define LANE_WINDOW_BYTES (3u * 1024 * 1024)
+
 #define RECONNECT_BACKOFF_MIN_US (100 * 1000)
 #define RECONNECT_BACKOFF_MAX_US (5 * 1000 * 1000)
 
@@ -85,18 +90,23 @@ static void block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &block, old);
 }
 
-static gpointer parallel_job(gpointer data)
-{
-	void **job = data;
+struct parallel_job {
+	void (*fn)(void *job);
+	void *job;
+};
 
-	((void (*)(void *))job[0])(job[1]);
+static gpointer parallel_job_run(gpointer data)
+{
+	struct parallel_job *p = data;
+
+	p->fn(p->job);
 	return NULL;
 }
 
 void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, unsigned n)
 {
 	GThread *t[WRITE_LANES_MAX] = { NULL };
-	void *arg[WRITE_LANES_MAX][2];
+	struct parallel_job arg[WRITE_LANES_MAX];
 	sigset_t old;
 
 	block_signals(&old);
@@ -104,9 +114,9 @@ void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, uns
 		void *job = (uint8_t *)jobs + i * job_size;
 
 		if (i < WRITE_LANES_MAX) {
-			arg[i][0] = (void *)fn;
-			arg[i][1] = job;
-			t[i] = g_thread_try_new("sftpfs-lane", parallel_job, arg[i], NULL);
+			arg[i].fn = fn;
+			arg[i].job = job;
+			t[i] = g_thread_try_new("sftpfs-lane", parallel_job_run, &arg[i], NULL);
 		}
 		if (i >= WRITE_LANES_MAX || t[i] == NULL)
 			fn(job); /* no thread: here, after the others started */
@@ -128,6 +138,8 @@ static void open_lane_job(void *data)
 	struct lane_job *j = data;
 
 	j->r = remote_open_lane(j->l->fs->remote, j->l->client, &j->client);
+	if (j->r == 0) /* a lane's share of a file's queue, beyond its channel window */
+		sftp_client_set_window(j->client, SFTP_WINDOW_REQUESTS_DEFAULT, LANE_WINDOW_BYTES);
 }
 
 unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out)

@@ -178,3 +178,28 @@ fsyncers() {
 	! grep -q "connection 1 to .* lost" "$LOG"
 	rm -f "$SSHD_DIR/lane.src"
 }
+
+@test "a second descriptor opened for writing puts a striped one back on its own channel" {
+	local mib=$((1024 * 1024)) main_bytes lane_bytes
+	head -c $((40 * mib)) /dev/urandom >"$SSHD_DIR/two.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	exec 7>"$M/two"
+	head -c $((24 * mib)) "$SSHD_DIR/two.src" >&7
+	# the second writer: from here on the first one's writes stay on
+	# its own channel, ordered with this one's
+	fsop pwrite "$M/two" $((30 * mib)) second | grep -qx OK
+	tail -c +$((24 * mib + 1)) "$SSHD_DIR/two.src" >&7
+	exec 7>&-
+	daemon_unmount "$M"
+	# the pwrite went before the rest of the stream, which overwrote it
+	cmp "$SSHD_DIR/two.src" "$SSHD_REMOTE/two"
+	main_bytes=$(cat "$(grep -l realpath "$LANES_LOGS"/sftp.*.log)" | tr -d '\r' |
+		sed -n "s|^close \"$SSHD_REMOTE/two\" bytes read [0-9]* written \([0-9]*\)$|\1|p" | sort -n | tail -n 1)
+	lane_bytes=$(grep -L realpath "$LANES_LOGS"/sftp.*.log | xargs cat | tr -d '\r' |
+		sed -n "s|^close \"$SSHD_REMOTE/two\" bytes read [0-9]* written \([0-9]*\)$|\1|p" | awk '{ s += $1 } END { print s + 0 }')
+	# lanes carried only part of the first 24 MiB; the last 16 went on the file's own handle
+	[ "$lane_bytes" -gt 0 ]
+	[ "$lane_bytes" -le $((16 * mib)) ]
+	[ "$main_bytes" -ge $((24 * mib)) ]
+	rm -f "$SSHD_DIR/two.src"
+}
