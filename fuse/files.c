@@ -476,6 +476,10 @@ static int send_write(struct sftpfs_file *f, unsigned lane, struct sftp_client *
 			freed = w->len;
 			g_free(w->data);
 			g_free(w);
+		} else if (lane != 0 && f->lanes != NULL) {
+			/* A lane that died with nothing in flight has no
+			 * callback to tell: this is how we learn it. */
+			f->lanes->broken = true;
 		}
 		g_cond_broadcast(&f->cond);
 		g_mutex_unlock(&f->lock);

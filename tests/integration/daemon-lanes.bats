@@ -54,6 +54,22 @@ lanes_mount() {
 	wait_mounted "$M" || { cat "$LOG" >&2; return 1; }
 }
 
+# Waits up to $2 seconds for process $1 to end, and returns its status; a
+# hung writer fails the test instead of hanging it (teardown unmounts).
+wait_pid() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "process $1 still running after $2 s" >&2
+		fusermount3 -uz "$M" 2>/dev/null || true
+		return 1
+	fi
+	wait "$1"
+}
+
 # The sftp-server processes (logs) that opened $1 for writing.
 openers() {
 	grep -l "open \"$1\" flags [A-Z,]*WRITE" "$LANES_LOGS"/sftp.*.log 2>/dev/null | wc -l
@@ -152,7 +168,7 @@ fsyncers() {
 	done
 	[ "$(openers "$SSHD_REMOTE/cut")" -ge 2 ]
 	proxy_ctl cut
-	wait "$dd_pid" || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	wait_pid "$dd_pid" 120 || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
 	cmp "$SSHD_DIR/cut.src" "$SSHD_REMOTE/cut"
 	grep -q "reconnected" "$LOG"
 	rm -f "$SSHD_DIR/cut.src"
@@ -172,7 +188,7 @@ fsyncers() {
 	[ -n "$lane" ] && [ "$lane" != "$main" ]
 	lane=${lane##*/sftp.}
 	kill -KILL "${lane%.log}"
-	wait "$dd_pid" || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	wait_pid "$dd_pid" 120 || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
 	cmp "$SSHD_DIR/lane.src" "$SSHD_REMOTE/lane"
 	grep -q "write lane was lost" "$LOG"
 	! grep -q "connection 1 to .* lost" "$LOG"
