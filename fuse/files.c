@@ -20,6 +20,27 @@
  * first and before anything newer (io_lock orders senders), on the reopened
  * handle. -o sshfs_sync makes every write wait for its acknowledgement.
  *
+ * Write lanes: one SFTP channel carries at most its window (OpenSSH's sshd
+ * gives a session channel 2 MiB) per round trip. Once a file has been
+ * written sequentially for STRIPE_AFTER bytes, it is opened again (WRITE
+ * only) on up to write_lanes - 1 more SFTP sessions of the same connection
+ * (sftpfs_link_lanes, each its own channel and server process), and its
+ * WRITEs are spread over the handles by offset, STRIPE_CHUNK bytes each. The
+ * queue stays the file's; each record remembers its lane. A server may
+ * reorder requests of different channels, so a record never goes on another
+ * lane than an unacknowledged record it overlaps (it follows that record,
+ * or waits when it overlaps records on two lanes): overlapping records in
+ * flight always share one lane and land in order. flush, fsync and release
+ * wait for every lane; fsync syncs every lane handle that was written;
+ * release closes them. A lane whose stream dies while the connection lives
+ * ends striping for the file: once every answer is in, its unacknowledged
+ * writes go again, in order, on the file's own handle. A lost connection
+ * takes the lanes with it; the reopen sends everything on the new handle
+ * and a long sequential run stripes again. Requests on the file's own handle
+ * other than WRITEs (FSTAT, FSETSTAT, ...) wait until no lane has a write
+ * pending, so they see every write. O_APPEND files and -o sshfs_sync never
+ * stripe.
+ *
  * O_APPEND: the server appends each WRITE at its own end of file, so a WRITE
  * that landed but whose acknowledgement was lost must not be sent again. The
  * file keeps append_size, its size at the last (re)open plus every byte
@@ -47,12 +68,29 @@
 /* How often a waiting writer looks again whether its link died. */
 #define WB_RECHECK_US (250 * 1000)
 
+/* Sequential bytes before a file's writes are spread over lanes, and the
+ * bytes of each lane's turn. */
+#define STRIPE_AFTER (8u * 1024 * 1024)
+#define STRIPE_CHUNK (1u * 1024 * 1024)
+
+/* A file's handles on the lanes of its link (index 0 is f->handle). */
+struct wb_lanes {
+	struct sftpfs_link *link; /* f->link when opened (borrowed: reset with it) */
+	unsigned n;               /* lanes written on now; 1 = striping over */
+	unsigned opened;          /* handles to close, index 0 included */
+	struct sftp_client *client[WRITE_LANES_MAX];
+	struct sftp_handle handle[WRITE_LANES_MAX];
+	bool written[WRITE_LANES_MAX]; /* WRITEs since the last fsync */
+	bool broken;              /* a lane's stream died, the connection lives */
+};
+
 struct wb_write {
 	uint64_t seq;
 	uint64_t offset;
 	size_t len;
 	uint8_t *data;
-	bool sent; /* on the current handle, answer pending */
+	bool sent;     /* on the current handle, answer pending */
+	unsigned lane; /* which lane it went on (wb_lanes) */
 };
 
 /* One WRITE request in flight; freed by its callback. */
@@ -60,6 +98,7 @@ struct wb_send {
 	struct sftpfs_file *f;
 	uint64_t seq;
 	struct sftp_client *client;
+	unsigned lane;
 };
 
 static gint64 wb_total; /* bytes queued in every file (atomic) */
@@ -206,6 +245,7 @@ static void file_unref(struct sftpfs_file *f)
 		g_free(w);
 	}
 	readahead_free(f->ra); /* before the link: it waits for READ callbacks */
+	g_free(f->lanes);
 	if (f->contents != NULL)
 		g_bytes_unref(f->contents);
 	sftpfs_link_unref(f->link);
@@ -265,6 +305,8 @@ static struct sftpfs_file *file_new(struct sftpfs *fs, const char *path, uint32_
 	return f;
 }
 
+static void lanes_stop_others(struct sftpfs_file *f);
+
 int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
 		     bool dir, struct sftpfs_file **out)
 {
@@ -295,6 +337,8 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	}
 	f->ra = dir ? NULL : readahead_new(fs->opts);
 	index_add(f);
+	if (!dir && (pflags & SFTP_FXF_WRITE))
+		lanes_stop_others(f);
 	*out = f;
 	return 0;
 }
@@ -396,6 +440,8 @@ static void write_done(void *ctx, int err)
 			g_free(w);
 		} else {
 			w->sent = false; /* sent again on the reopened handle */
+			if (ws->lane != 0 && f->lanes != NULL)
+				f->lanes->broken = true;
 		}
 	}
 	g_cond_broadcast(&f->cond);
@@ -405,8 +451,9 @@ static void write_done(void *ctx, int err)
 	g_free(ws);
 }
 
-/* Sends w on (c, h); io_lock held, f->lock not. */
-static int send_write(struct sftpfs_file *f, struct sftp_client *c, const struct sftp_handle *h, struct wb_write *w)
+/* Sends w on (c, h), lane lane; io_lock held, f->lock not. */
+static int send_write(struct sftpfs_file *f, unsigned lane, struct sftp_client *c, const struct sftp_handle *h,
+		      struct wb_write *w)
 {
 	struct wb_send *ws = g_malloc0(sizeof(*ws));
 	int r;
@@ -414,8 +461,12 @@ static int send_write(struct sftpfs_file *f, struct sftp_client *c, const struct
 	ws->f = f;
 	ws->seq = w->seq;
 	ws->client = c;
+	ws->lane = lane;
 	g_mutex_lock(&f->lock);
 	w->sent = true;
+	w->lane = lane;
+	if (f->lanes != NULL)
+		f->lanes->written[lane] = true;
 	f->in_flight++;
 	g_mutex_unlock(&f->lock);
 	r = sftp_write_async(c, h, w->offset, w->data, w->len, 0, write_done, ws);
@@ -435,6 +486,10 @@ static int send_write(struct sftpfs_file *f, struct sftp_client *c, const struct
 			freed = w->len;
 			g_free(w->data);
 			g_free(w);
+		} else if (lane != 0 && f->lanes != NULL) {
+			/* A lane that died with nothing in flight has no
+			 * callback to tell: this is how we learn it. */
+			f->lanes->broken = true;
 		}
 		g_cond_broadcast(&f->cond);
 		g_mutex_unlock(&f->lock);
@@ -546,9 +601,37 @@ refresh:
 	return 0;
 }
 
+static bool lanes_broken_locked(const struct sftpfs_file *f)
+{
+	return f->lanes != NULL && f->lanes->broken;
+}
+
+/*
+ * A lane died with the connection alive (f->lock held, io_lock too): once
+ * every answer is in, striping ends for f and its unacknowledged writes are
+ * returned (in order) to be sent again on its own handle. NULL when the
+ * link died meanwhile (the reopen sends them).
+ */
+static GPtrArray *lanes_abandon_locked(struct sftpfs_file *f)
+{
+	GPtrArray *resend;
+
+	while (f->in_flight > 0 && !sftpfs_link_dead(f->link))
+		g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
+	if (f->in_flight > 0)
+		return NULL;
+	f->lanes->n = 1;
+	f->lanes->broken = false;
+	resend = g_ptr_array_new();
+	for (GList *l = f->writes.head; l != NULL; l = l->next)
+		g_ptr_array_add(resend, l->data);
+	return resend;
+}
+
 /*
  * Makes f's handle usable: reopens it on the slot's current link if its own
- * died, then sends every unacknowledged write again in order. io_lock held.
+ * died, then sends every unacknowledged write again in order; after a lane
+ * died, sends its writes again on the file's own handle. io_lock held.
  */
 static int ensure_handle_locked(struct sftpfs_file *f)
 {
@@ -566,6 +649,24 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 			r = f->stale;
 			g_mutex_unlock(&f->lock);
 			return r;
+		}
+		if (!sftpfs_link_dead(f->link) && lanes_broken_locked(f)) {
+			struct sftp_client *c = f->link->client;
+			struct sftp_handle h = f->handle;
+
+			resend = lanes_abandon_locked(f);
+			g_mutex_unlock(&f->lock);
+			if (resend == NULL)
+				continue; /* the link died: reopen */
+			log_debug(LOG_CAT_GENERAL, "a write lane was lost: %u writes sent again on the file's handle",
+				  resend->len);
+			r = 0;
+			for (guint i = 0; i < resend->len && r == 0; i++)
+				r = send_write(f, 0, c, &h, g_ptr_array_index(resend, i));
+			g_ptr_array_unref(resend);
+			if (r != 0 && !sftpfs_link_dead(f->link))
+				return r;
+			continue;
 		}
 		if (!sftpfs_link_dead(f->link)) {
 			g_mutex_unlock(&f->lock);
@@ -609,6 +710,9 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 		old = f->link;
 		f->link = nl;
 		f->handle = nh;
+		/* The lanes went with the old connection. */
+		g_clear_pointer(&f->lanes, g_free);
+		f->seq_run = 0;
 		resend = g_ptr_array_new();
 		for (GList *l = f->writes.head; l != NULL; l = l->next)
 			g_ptr_array_add(resend, l->data);
@@ -623,7 +727,7 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 		 * and only those free them. */
 		r = 0;
 		for (guint i = 0; i < resend->len && r == 0; i++)
-			r = send_write(f, nl->client, &nh, g_ptr_array_index(resend, i));
+			r = send_write(f, 0, nl->client, &nh, g_ptr_array_index(resend, i));
 		g_ptr_array_unref(resend);
 		if (r != 0 && !sftpfs_link_dead(nl))
 			return r;
@@ -631,11 +735,21 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 	}
 }
 
+static int wait_queue(struct sftpfs_file *f, size_t limit);
+
 int sftpfs_file_handle(struct sftpfs_file *f, struct sftp_client **c, struct sftp_handle *h)
 {
+	bool lanes_busy;
 	int r;
 
 	*c = NULL;
+	/* A request on the handle must not overtake writes on other lanes
+	 * (the server orders one channel only). */
+	g_mutex_lock(&f->lock);
+	lanes_busy = f->lanes != NULL && f->lanes->opened > 1 && !g_queue_is_empty(&f->writes);
+	g_mutex_unlock(&f->lock);
+	if (lanes_busy && (r = wait_queue(f, 0)) != 0)
+		return r;
 	g_mutex_lock(&f->io_lock);
 	r = ensure_handle_locked(f);
 	if (r == 0) {
@@ -672,11 +786,12 @@ static int wait_queue(struct sftpfs_file *f, size_t limit)
 
 		g_mutex_lock(&f->lock);
 		while (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) {
-			if (sftpfs_link_dead(f->link))
+			if (sftpfs_link_dead(f->link) || lanes_broken_locked(f))
 				break;
 			g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
 		}
-		dead = (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) && sftpfs_link_dead(f->link);
+		dead = (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) &&
+		       (sftpfs_link_dead(f->link) || lanes_broken_locked(f));
 		g_mutex_unlock(&f->lock);
 		if (!dead)
 			return 0;
@@ -706,11 +821,210 @@ static void wait_total(struct sftpfs_file *f)
 	g_mutex_unlock(&wb_total_lock);
 }
 
+/* ---- write lanes ---- */
+
+static GPtrArray *writers_of(struct sftpfs *fs, const char *path);
+static void writers_free(GPtrArray *busy);
+
+/* One request on a lane handle, run in parallel with the others. */
+struct lane_job {
+	struct sftp_client *client;
+	const char *path; /* OPEN */
+	struct sftp_handle handle;
+	int (*run)(struct lane_job *j);
+	int r;
+};
+
+static int lane_open(struct lane_job *j)
+{
+	return sftp_open(j->client, j->path, SFTP_FXF_WRITE, NULL, &j->handle);
+}
+
+static int lane_fsync(struct lane_job *j)
+{
+	return sftp_client_has(j->client, SFTP_EXT_FSYNC) ? sftp_fsync(j->client, &j->handle) : 0;
+}
+
+static int lane_close(struct lane_job *j)
+{
+	return sftp_close(j->client, &j->handle);
+}
+
+static void lane_job_run(void *data)
+{
+	struct lane_job *j = data;
+
+	j->r = j->run(j);
+}
+
+/*
+ * f has been written sequentially for long: opens it on the link's lanes.
+ * io_lock held, f's link alive. With no lane, f keeps its one handle (and
+ * does not try again on this link).
+ */
+static void lanes_start(struct sftpfs_file *f)
+{
+	struct wb_lanes *ln = g_malloc0(sizeof(*ln));
+	struct sftp_client *lc[WRITE_LANES_MAX];
+	struct lane_job jobs[WRITE_LANES_MAX];
+	struct sftp_limits own, lim;
+	g_autofree char *remote = file_rpath(f);
+	g_autofree char *path = sftpfs_file_path(f);
+	GPtrArray *busy = writers_of(f->fs, path);
+	bool alone = busy == NULL || busy->len == 1;
+	unsigned got;
+
+	writers_free(busy);
+	if (!alone) {
+		/* Another descriptor writes the path: its WRITEs and ours are
+		 * ordered only on one channel. Asked again after the next run. */
+		g_free(ln);
+		f->seq_run = 0;
+		return;
+	}
+	got = sftpfs_link_lanes(f->link, f->fs->opts->write_lanes - 1, lc);
+	memset(jobs, 0, sizeof(jobs));
+	for (unsigned i = 0; i < got; i++) {
+		jobs[i].client = lc[i];
+		jobs[i].path = remote;
+		jobs[i].run = lane_open;
+	}
+	sftpfs_run_parallel(lane_job_run, jobs, sizeof(jobs[0]), got);
+	sftp_client_limits(f->link->client, &own);
+	ln->link = f->link;
+	ln->client[0] = f->link->client;
+	ln->n = 1;
+	for (unsigned i = 0; i < got; i++) {
+		sftp_client_limits(lc[i], &lim);
+		if (jobs[i].r != 0) {
+			log_debug(LOG_CAT_GENERAL, "%s: no handle on a write lane: %s", remote, err_str(jobs[i].r));
+			continue;
+		}
+		if (lim.write_length < own.write_length) {
+			/* It cannot carry our WRITEs (never with one server program). */
+			if (sftp_close(lc[i], &jobs[i].handle) != 0)
+				log_debug(LOG_CAT_GENERAL, "%s: closing a lane handle failed", remote);
+			continue;
+		}
+		ln->client[ln->n] = lc[i];
+		ln->handle[ln->n] = jobs[i].handle;
+		ln->n++;
+	}
+	ln->opened = ln->n;
+	log_debug(LOG_CAT_GENERAL, "%s: writes spread over %u lanes", remote, ln->n);
+	g_mutex_lock(&f->lock);
+	f->lanes = ln;
+	g_mutex_unlock(&f->lock);
+}
+
+/*
+ * f was opened for writing: another descriptor of its path striping its
+ * writes goes back to its own handle (new writes there, or on the lane of a
+ * write they overlap, until the lanes are drained), so the writes of the two
+ * are ordered on one channel.
+ */
+static void lanes_stop_others(struct sftpfs_file *f)
+{
+	g_autofree char *path = sftpfs_file_path(f);
+	GPtrArray *busy = writers_of(f->fs, path);
+
+	for (guint i = 0; busy != NULL && i < busy->len; i++) {
+		struct sftpfs_file *g = g_ptr_array_index(busy, i);
+		bool striped;
+
+		if (g == f)
+			continue;
+		g_mutex_lock(&g->io_lock);
+		g_mutex_lock(&g->lock);
+		striped = g->lanes != NULL && g->lanes->n > 1;
+		if (striped)
+			g->lanes->n = 1;
+		g_mutex_unlock(&g->lock);
+		g_mutex_unlock(&g->io_lock);
+		if (striped && wait_queue(g, 0) != 0)
+			log_debug(LOG_CAT_GENERAL, "%s: draining another descriptor's lanes failed", path);
+	}
+	writers_free(busy);
+}
+
+/* Counts a write into f's sequential run (io_lock held); a long one starts
+ * the lanes. */
+static void lanes_consider(struct sftpfs_file *f, uint64_t offset, size_t len)
+{
+	const struct sftpfs_opts *o = f->fs->opts;
+
+	f->seq_run = offset == f->seq_next ? f->seq_run + len : 0;
+	f->seq_next = offset + len;
+	if (f->lanes != NULL || f->seq_run < STRIPE_AFTER || o->write_lanes < 2 || o->sshfs_sync ||
+	    (f->pflags & SFTP_FXF_APPEND))
+		return;
+	lanes_start(f);
+}
+
+/*
+ * The lane for w (f->lock held, w queued, not sent): its offset's turn,
+ * unless it overlaps an unacknowledged record, whose lane it must take; when
+ * it overlaps records on two lanes, waits for answers. -1: do not send it
+ * now (a lane or the link died: it goes with the others, in order).
+ */
+static int lane_pick_locked(struct sftpfs_file *f, const struct wb_write *w)
+{
+	const struct wb_lanes *ln = f->lanes;
+
+	for (;;) {
+		int lane = ln->n > 1 ? (int)((w->offset / STRIPE_CHUNK) % ln->n) : 0, other = -1;
+		bool mixed = false;
+
+		if (ln->broken || sftpfs_link_dead(f->link))
+			return -1;
+		for (GList *l = f->writes.head; l != NULL; l = l->next) {
+			const struct wb_write *q = l->data;
+
+			if (!q->sent || q->offset >= w->offset + w->len || w->offset >= q->offset + q->len)
+				continue;
+			if (other >= 0 && (unsigned)other != q->lane)
+				mixed = true;
+			other = (int)q->lane;
+		}
+		if (!mixed)
+			return other >= 0 ? other : lane;
+		g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
+	}
+}
+
+/* Runs kind on every lane handle (index >= 1) of f with written set (or all
+ * opened ones when written is false) whose lane is alive; io_lock held. */
+static int lanes_each(struct sftpfs_file *f, int (*run)(struct lane_job *j), bool written)
+{
+	struct lane_job jobs[WRITE_LANES_MAX];
+	unsigned n = 0;
+	int r = 0;
+
+	memset(jobs, 0, sizeof(jobs));
+	g_mutex_lock(&f->lock);
+	for (unsigned i = 1; f->lanes != NULL && f->lanes->link == f->link && i < f->lanes->opened; i++) {
+		if ((written && !f->lanes->written[i]) || sftp_client_error(f->lanes->client[i]) != 0)
+			continue;
+		f->lanes->written[i] = false;
+		jobs[n].client = f->lanes->client[i];
+		jobs[n].handle = f->lanes->handle[i];
+		jobs[n].run = run;
+		n++;
+	}
+	g_mutex_unlock(&f->lock);
+	sftpfs_run_parallel(lane_job_run, jobs, sizeof(jobs[0]), n);
+	for (unsigned i = 0; i < n && r == 0; i++)
+		if (sftp_client_error(jobs[i].client) == 0)
+			r = jobs[i].r;
+	return r;
+}
+
 int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, size_t len)
 {
 	const struct sftpfs_opts *o = f->fs->opts;
 	struct sftp_limits lim;
 	size_t chunk, done = 0;
+	bool broken;
 	int r;
 
 	if ((r = take_write_err(f)) != 0)
@@ -723,6 +1037,7 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 		g_mutex_unlock(&f->io_lock);
 		return r;
 	}
+	lanes_consider(f, offset, len);
 	sftp_client_limits(f->link->client, &lim);
 	chunk = lim.write_length > 0 ? (size_t)lim.write_length : 32768;
 	if (o->max_write != OPT_UNSET && o->max_write > 0 && o->max_write < chunk)
@@ -731,6 +1046,7 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 		struct wb_write *w = g_malloc0(sizeof(*w));
 		struct sftp_client *c;
 		struct sftp_handle h;
+		int lane = 0;
 
 		w->len = len - done < chunk ? len - done : chunk;
 		w->offset = offset + done;
@@ -739,15 +1055,24 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 		w->seq = f->next_seq++;
 		g_queue_push_tail(&f->writes, w);
 		f->write_bytes += w->len;
-		c = f->link->client;
-		h = f->handle;
+		if (f->lanes != NULL && f->lanes->opened > 1)
+			lane = lane_pick_locked(f, w);
+		c = lane > 0 ? f->lanes->client[lane] : f->link->client;
+		h = lane > 0 ? f->lanes->handle[lane] : f->handle;
 		g_mutex_unlock(&f->lock);
 		wb_account((gint64)w->len);
 		done += w->len;
 		/* A link lost now keeps w queued for the reopen; any other
-		 * failure is latched by send_write. */
-		(void)send_write(f, c, &h, w);
+		 * failure is latched by send_write. A lane lost: w goes with
+		 * its writes. */
+		if (lane >= 0)
+			(void)send_write(f, (unsigned)lane, c, &h, w);
 	}
+	g_mutex_lock(&f->lock);
+	broken = lanes_broken_locked(f);
+	g_mutex_unlock(&f->lock);
+	if (broken)
+		(void)ensure_handle_locked(f); /* failures: latched, or kept for the reopen */
 	g_mutex_unlock(&f->io_lock);
 	if (o->sshfs_sync && (r = sftpfs_file_drain(f)) != 0)
 		return r;
@@ -760,6 +1085,18 @@ int sftpfs_file_drain(struct sftpfs_file *f)
 	int w = take_write_err(f);
 
 	return w != 0 ? w : r;
+}
+
+int sftpfs_file_drain_sync(struct sftpfs_file *f)
+{
+	int r = sftpfs_file_drain(f);
+
+	if (r == 0) {
+		g_mutex_lock(&f->io_lock);
+		r = lanes_each(f, lane_fsync, true);
+		g_mutex_unlock(&f->io_lock);
+	}
+	return r;
 }
 
 /* Files open for writing on path, each with a reference (NULL if none). */
@@ -821,6 +1158,8 @@ static bool file_sent(struct sftpfs_file *f, uint64_t *stamp)
 	g_mutex_lock(&f->io_lock);
 	g_mutex_lock(&f->lock);
 	ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
+	/* Requests on the file's handle do not queue behind other lanes. */
+	ok = ok && (f->lanes == NULL || f->lanes->opened <= 1 || g_queue_is_empty(&f->writes));
 	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
 		ok = ((struct wb_write *)l->data)->sent;
 	*stamp += file_stamp_locked(f);
@@ -888,6 +1227,11 @@ int sftpfs_file_release(struct sftpfs_file *f)
 		drop_writes_locked(f, r);
 	}
 	g_mutex_unlock(&f->lock);
+	if (!f->is_dir) {
+		g_mutex_lock(&f->io_lock);
+		(void)lanes_each(f, lane_close, false); /* the server closes them with the connection anyway */
+		g_mutex_unlock(&f->io_lock);
+	}
 	if (f->stale == 0 && !sftpfs_link_dead(f->link)) {
 		e = sftp_close(f->link->client, &f->handle);
 		if (r == 0 && e != 0 && !sftpfs_link_dead(f->link))

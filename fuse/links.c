@@ -32,6 +32,11 @@
 /* References one FUSE operation may hold at once (it uses a few). */
 #define HELD_MAX 16
 
+/* WRITE data in flight on one write lane (its channel window is 2 MiB at
+ * OpenSSH's sshd): what the file queue holds beyond waits in the queue, not
+ * in the lane's channel buffers. */
+#define LANE_WINDOW_BYTES (3u * 1024 * 1024)
+
 #define RECONNECT_BACKOFF_MIN_US (100 * 1000)
 #define RECONNECT_BACKOFF_MAX_US (5 * 1000 * 1000)
 
@@ -66,8 +71,101 @@ void sftpfs_link_unref(struct sftpfs_link *l)
 	if (l == NULL || !g_atomic_int_dec_and_test(&l->refs))
 		return;
 	g_atomic_int_set(&l->closing, 1); /* our own close is no fault */
-	remote_close_client(l->fs->remote, l->client);
+	remote_close_client(l->fs->remote, l->client); /* and its lanes */
+	g_mutex_clear(&l->lanes_lock);
 	g_free(l);
+}
+
+/* Threads started here must not take the signals FUSE's handlers wait for
+ * (they inherit the mask). */
+static void block_signals(sigset_t *old)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+struct parallel_job {
+	void (*fn)(void *job);
+	void *job;
+};
+
+static gpointer parallel_job_run(gpointer data)
+{
+	struct parallel_job *p = data;
+
+	p->fn(p->job);
+	return NULL;
+}
+
+void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, unsigned n)
+{
+	GThread *t[WRITE_LANES_MAX] = { NULL };
+	struct parallel_job arg[WRITE_LANES_MAX];
+	sigset_t old;
+
+	block_signals(&old);
+	for (unsigned i = 0; i < n; i++) {
+		void *job = (uint8_t *)jobs + i * job_size;
+
+		if (i < WRITE_LANES_MAX) {
+			arg[i].fn = fn;
+			arg[i].job = job;
+			t[i] = g_thread_try_new("sftpfs-lane", parallel_job_run, &arg[i], NULL);
+		}
+		if (i >= WRITE_LANES_MAX || t[i] == NULL)
+			fn(job); /* no thread: here, after the others started */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (unsigned i = 0; i < n && i < WRITE_LANES_MAX; i++)
+		if (t[i] != NULL)
+			g_thread_join(t[i]);
+}
+
+struct lane_job {
+	struct sftpfs_link *l;
+	struct sftp_client *client;
+	int r;
+};
+
+static void open_lane_job(void *data)
+{
+	struct lane_job *j = data;
+
+	j->r = remote_open_lane(j->l->fs->remote, j->l->client, &j->client);
+	if (j->r == 0) /* a lane's share of a file's queue, beyond its channel window */
+		sftp_client_set_window(j->client, SFTP_WINDOW_REQUESTS_DEFAULT, LANE_WINDOW_BYTES);
+}
+
+unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out)
+{
+	unsigned n = 0;
+
+	if (want > WRITE_LANES_MAX)
+		want = WRITE_LANES_MAX;
+	g_mutex_lock(&l->lanes_lock);
+	if (!l->lanes_tried && !sftpfs_link_dead(l)) {
+		struct lane_job jobs[WRITE_LANES_MAX] = { { 0 } };
+
+		l->lanes_tried = true;
+		for (unsigned i = 0; i < want; i++)
+			jobs[i].l = l;
+		sftpfs_run_parallel(open_lane_job, jobs, sizeof(jobs[0]), want);
+		for (unsigned i = 0; i < want; i++)
+			if (jobs[i].r == 0)
+				l->lanes[l->n_lanes++] = jobs[i].client;
+		log_debug(LOG_CAT_GENERAL, "connection %u: %u write lanes", l->slot + 1, l->n_lanes);
+	}
+	for (unsigned i = 0; i < l->n_lanes && n < want; i++)
+		if (sftp_client_error(l->lanes[i]) == 0)
+			out[n++] = l->lanes[i];
+	g_mutex_unlock(&l->lanes_lock);
+	return n;
 }
 
 bool sftpfs_link_dead(const struct sftpfs_link *l)
@@ -180,17 +278,11 @@ static int open_link(struct sftpfs *fs, unsigned slot, struct sftpfs_link **out)
 {
 	struct sftp_client *c = NULL;
 	struct sftpfs_link *l;
-	sigset_t block, old;
+	sigset_t old;
 	int r;
 
 	*out = NULL;
-	/* Connection threads must not take the signals FUSE's handlers wait for. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	block_signals(&old);
 	r = remote_open_client(fs->remote, &c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
@@ -215,6 +307,7 @@ static int open_link(struct sftpfs *fs, unsigned slot, struct sftpfs_link **out)
 	l->fs = fs;
 	l->client = c;
 	l->slot = slot;
+	g_mutex_init(&l->lanes_lock);
 	sftp_client_set_shutdown_callback(c, link_lost, l);
 	*out = l;
 	return 0;

@@ -98,3 +98,8 @@ if HAVE_BATS
 TESTS += tests/integration/daemon-cache.bats
 TESTS += tests/integration/daemon-pipeline.bats
 endif
+# Write lanes (files.c): large sequential writes over several SFTP sessions.
+EXTRA_DIST += tests/integration/daemon-lanes.bats
+if HAVE_BATS
+TESTS += tests/integration/daemon-lanes.bats
+endif

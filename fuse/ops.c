@@ -1180,7 +1180,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	struct sftpfs_file *f = file_of(fi);
 	struct sftp_client *c = NULL;
 	struct sftp_handle h;
-	int r = sftpfs_file_drain(f);
+	int r = sftpfs_file_drain_sync(f); /* and its write lanes */
 
 	(void)path;
 	(void)datasync;

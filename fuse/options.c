@@ -50,6 +50,7 @@ static int parse_nomap(struct sftpfs_opts *o, const char *v, char **errmsg);
 static int parse_workaround(struct sftpfs_opts *o, const char *v, char **errmsg);
 static int parse_dcache_timeout(struct sftpfs_opts *o, const char *v, char **errmsg);
 static int parse_max_conns(struct sftpfs_opts *o, const char *v, char **errmsg);
+static int parse_write_lanes(struct sftpfs_opts *o, const char *v, char **errmsg);
 
 /* clang-format off */
 static const struct opt_spec opt_table[] = {
@@ -154,6 +155,8 @@ static const struct opt_spec opt_table[] = {
 	  .help = "read the password from stdin" },
 	{ .name = "max_conns", .kind = OPT_CUSTOM, .parse = parse_max_conns, .arg = "N",
 	  .help = "number of parallel SSH connections (default 1)" },
+	{ .name = "write_lanes", .kind = OPT_CUSTOM, .parse = parse_write_lanes, .arg = "N",
+	  .help = "SFTP channels a large sequential write is spread over (default 4, 1 = one)" },
 	{ .name = "max_write", .kind = OPT_UINT, .offset = FIELD(max_write), .arg = "N",
 	  .help = "largest SFTP WRITE in bytes (default: the server's limit)" },
 	{ .name = "ssh_command", .kind = OPT_REJECT,
@@ -267,6 +270,7 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->reconnect = true;
 	o->reconnect_timeout = 60;
 	o->max_conns = 1;
+	o->write_lanes = WRITE_LANES_DEFAULT;
 	o->max_write = OPT_UNSET;
 	o->readahead_max = OPT_UNSET;
 	o->dir_prefetch = DIR_PREFETCH_DEFAULT;
@@ -423,6 +427,16 @@ static int parse_max_conns(struct sftpfs_opts *o, const char *v, char **errmsg)
 	if (parse_u32(v, &n) != 0 || n < 1 || n > 32)
 		return fail(errmsg, "max_conns=%s: expected a number from 1 to 32", v);
 	o->max_conns = n;
+	return 0;
+}
+
+static int parse_write_lanes(struct sftpfs_opts *o, const char *v, char **errmsg)
+{
+	uint32_t n;
+
+	if (parse_u32(v, &n) != 0 || n < 1 || n > WRITE_LANES_MAX)
+		return fail(errmsg, "write_lanes=%s: expected a number from 1 to %u", v, WRITE_LANES_MAX);
+	o->write_lanes = n;
 	return 0;
 }
 

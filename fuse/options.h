@@ -49,6 +49,10 @@ enum {
 
 /* -o dir_prefetch default: subdirectories listed ahead per listing. */
 #define DIR_PREFETCH_DEFAULT 64
+/* -o write_lanes: SFTP channels of one connection a large sequential write
+ * is spread over (files.c), the file's own channel included. */
+#define WRITE_LANES_DEFAULT 4
+#define WRITE_LANES_MAX 8
 /* -o file_prefetch default: small files of a directory read ahead. */
 #define FILE_PREFETCH_DEFAULT 32
 
@@ -96,6 +100,7 @@ struct sftpfs_opts {
 	char *directport;        /* TCP port of an SFTP server, no SSH */
 	unsigned workarounds;
 	uint32_t max_conns;      /* default 1 */
+	uint32_t write_lanes;    /* 1..WRITE_LANES_MAX */
 	uint32_t max_write;      /* OPT_UNSET = server limit */
 	uint32_t readahead_max;  /* bytes; OPT_UNSET = READAHEAD_FILE_MAX_DEFAULT */
 	uint32_t dir_prefetch;   /* subdirectories listed ahead per listing (dirlist.c) */

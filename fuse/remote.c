@@ -174,6 +174,14 @@ void remote_close_client(struct remote *r, struct sftp_client *c)
 		sftp_client_free(c); /* the pipe driver closes its fds */
 }
 
+int remote_open_lane(struct remote *r, struct sftp_client *c, struct sftp_client **out)
+{
+	*out = NULL;
+	if (r->kind != REMOTE_SSH)
+		return ERR_NOT_SUPPORTED; /* one stream per connection there */
+	return ssh_session_open_lane(r->ssh, c, out);
+}
+
 void remote_set_noninteractive(struct remote *r)
 {
 	if (r->kind == REMOTE_SSH)

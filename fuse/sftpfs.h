@@ -45,6 +45,13 @@ struct sftpfs_link {
 	struct sftp_client *client;
 	unsigned slot;   /* index in sftpfs.slots */
 	unsigned serial; /* increasing, never reused */
+	/* Write lanes (files.c): more SFTP sessions on the same connection,
+	 * opened once, on the first large sequential write, and closed with
+	 * the connection (remote_close_client). */
+	GMutex lanes_lock;
+	bool lanes_tried;  /* protected by lanes_lock */
+	unsigned n_lanes;  /* protected by lanes_lock */
+	struct sftp_client *lanes[WRITE_LANES_MAX];
 };
 
 /* One of max_conns connections, each lost and reconnected on its own. */
@@ -130,6 +137,12 @@ struct sftpfs_file {
 	 * acknowledged since (see ARCHITECTURE.md). */
 	uint64_t append_size;
 	bool append_size_known;
+	/* Write lanes (files.c): the length of the current run of sequential
+	 * writes (io_lock), and once it is long, the file's handles on the
+	 * link's lanes (NULL before; set and reset under io_lock and lock). */
+	uint64_t seq_next;
+	uint64_t seq_run;
+	struct wb_lanes *lanes;
 	/* Read-ahead engine (readahead.h), NULL if off; set before the file is
 	 * in the index, freed with the last reference. */
 	struct readahead *ra;
@@ -162,6 +175,12 @@ int sftpfs_slot_link(struct sftpfs *fs, unsigned slot, gint64 deadline, struct s
 unsigned sftpfs_pick_slot(struct sftpfs *fs);
 struct sftpfs_link *sftpfs_link_ref(struct sftpfs_link *l);
 void sftpfs_link_unref(struct sftpfs_link *l);
+/* Up to want extra SFTP sessions on l's connection (opened on the first
+ * call, in parallel), the live ones into out; returns how many. */
+unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out);
+/* Runs fn on each of n jobs (job_size bytes apart) in threads of its own
+ * that take no signals, and waits for them all. */
+void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, unsigned n);
 /* True when the link's connection is gone. */
 /* True for NULL (a file with no handle yet, see sftpfs_file_fetched). */
 bool sftpfs_link_dead(const struct sftpfs_link *l);
@@ -205,6 +224,10 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 /* Waits until every write of f is acknowledged; returns and clears the
  * latched write error. */
 int sftpfs_file_drain(struct sftpfs_file *f) MUST_CHECK;
+/* sftpfs_file_drain for fsync: then fsync@openssh.com on every lane handle
+ * of f that received writes since the last one (the caller syncs the
+ * file's own handle). */
+int sftpfs_file_drain_sync(struct sftpfs_file *f) MUST_CHECK;
 /* Drains every open file of path (before a getattr or read must see their data). */
 int sftpfs_files_drain_path(struct sftpfs *fs, const char *path) MUST_CHECK;
 /* Closes the handle (after draining) and frees f; returns the first error. */
@@ -229,7 +252,10 @@ const struct fuse_operations *sftpfs_wrapped_ops(void);
 int remote_new(const struct sftpfs_opts *o, struct remote **out) MUST_CHECK;
 /* A new initialised SFTP client over a new connection. */
 int remote_open_client(struct remote *r, struct sftp_client **out) MUST_CHECK;
-/* Closes the connection under c and frees c. */
+/* One more SFTP session on c's connection (SSH only: ERR_NOT_SUPPORTED
+ * otherwise), initialised; closed with c by remote_close_client. */
+int remote_open_lane(struct remote *r, struct sftp_client *c, struct sftp_client **out) MUST_CHECK;
+/* Closes the connection under c (and its lanes) and frees c. */
 void remote_close_client(struct remote *r, struct sftp_client *c);
 /* Later connections never prompt and log their failures. */
 void remote_set_noninteractive(struct remote *r);

@@ -46,6 +46,7 @@
 struct ssh_link {
 	struct conn *conn; /* owns the ProxyJump hop connections it came through */
 	pid_t proxy_pid;   /* ProxyCommand child, 0 if none */
+	GPtrArray *lanes;  /* extra SFTP clients on conn (write lanes), freed after it */
 };
 
 struct ssh_session {
@@ -607,6 +608,12 @@ static void link_free(struct ssh_link *l)
 		return;
 	if (l->conn != NULL)
 		conn_close(l->conn);
+	/* The lanes' streams went with the connection; the clients stay
+	 * valid, shut down, until freed (conn.h). */
+	for (guint i = 0; l->lanes != NULL && i < l->lanes->len; i++)
+		sftp_client_free(g_ptr_array_index(l->lanes, i));
+	if (l->lanes != NULL)
+		g_ptr_array_unref(l->lanes);
 	if (l->proxy_pid > 0) {
 		int st;
 		kill(l->proxy_pid, SIGTERM);
@@ -1009,4 +1016,50 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out)
 	r = open_client_locked(s, out);
 	g_mutex_unlock(&s->open_lock);
 	return r;
+}
+
+/*
+ * A write lane: one more SFTP session on client's connection, started the
+ * way the first one was (the sftp subsystem, or the sftp_server program),
+ * each served by its own server process with its own channel window. The
+ * caller holds client (its connection cannot be closed meanwhile); the lane
+ * is freed with the connection. Failures are logged at debug level only:
+ * the caller goes on without the lane.
+ */
+int ssh_session_open_lane(struct ssh_session *s, struct sftp_client *client, struct sftp_client **out)
+{
+	const char *server = s->opts->sftp_server;
+	struct sftp_client *lane = NULL;
+	struct ssh_link *l;
+	struct conn *conn;
+	int r;
+
+	*out = NULL;
+	g_mutex_lock(&s->lock);
+	l = g_hash_table_lookup(s->links, client);
+	conn = l != NULL ? l->conn : NULL;
+	g_mutex_unlock(&s->lock);
+	if (conn == NULL)
+		return ERR_CONN_CLOSED;
+	if (server != NULL && strchr(server, '/') != NULL)
+		r = conn_start_sftp_exec(conn, server, &lane);
+	else if (server != NULL && strcmp(server, "sftp") != 0)
+		r = ERR_NOT_SUPPORTED;
+	else
+		r = conn_start_sftp(conn, &lane);
+	if (r == 0 && (r = sftp_client_init(lane)) != 0) {
+		sftp_client_free(lane);
+		lane = NULL;
+	}
+	if (r != 0) {
+		log_debug(LOG_CAT_GENERAL, "no write lane on the connection to %s: %s", s->cfg->hostname, err_str(r));
+		return r;
+	}
+	g_mutex_lock(&s->lock);
+	if (l->lanes == NULL)
+		l->lanes = g_ptr_array_new();
+	g_ptr_array_add(l->lanes, lane);
+	g_mutex_unlock(&s->lock);
+	*out = lane;
+	return 0;
 }

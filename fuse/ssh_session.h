@@ -19,7 +19,10 @@ int ssh_session_new(const struct sftpfs_opts *o, struct ssh_session **out) MUST_
  * reconnect while the old one is still referenced). Failures are one line on
  * stderr, or in the log once the session is non-interactive. */
 int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out) MUST_CHECK;
-/* Closes a client's connection, then frees the client. */
+/* Another SFTP session on client's connection (a write lane, files.c),
+ * initialised; freed when client's connection is closed. */
+int ssh_session_open_lane(struct ssh_session *s, struct sftp_client *client, struct sftp_client **out) MUST_CHECK;
+/* Closes a client's connection (and its lanes), then frees the client. */
 void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client);
 /* After the mount: later connections never prompt (no password, passphrase
  * or host key question) and report failures to the log. */

@@ -28,6 +28,10 @@
  *                                   appends through one descriptor, each read
  *                                   back at once (with a read past the end)
  *                                   through a second; OK, or the first mismatch
+ *   fsop pwrites PATH SRC OFF+LEN@SHIFT...  one descriptor (O_WRONLY|O_CREAT), for
+ *                                   each piece in order: LEN bytes of SRC from
+ *                                   OFF+SHIFT written at OFF (pwrites of at most
+ *                                   1 MiB), then fsync and close
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -59,6 +63,49 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: fsop OP ARGS... (see the comment in tests/tools/fsop.c)\n");
 	return 2;
+}
+
+/* fsop pwrites: the pieces OFF+LEN@SHIFT in order, through one descriptor. */
+static int pwrites(const char *path, const char *src, int n, char **pieces)
+{
+	enum { PIECE = 1 << 20 };
+	char *b = malloc(PIECE);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	long r = 0;
+
+	if (b == NULL || fd < 0 || in < 0) {
+		fprintf(stderr, "fsop: pwrites: %s or %s: %s\n", path, src, strerror(errno));
+		exit(2);
+	}
+	for (int i = 0; i < n && r >= 0; i++) {
+		long long off, len, shift;
+		char tail;
+
+		if (sscanf(pieces[i], "%lld+%lld@%lld%c", &off, &len, &shift, &tail) != 3 || off < 0 || len < 0 ||
+		    off + shift < 0) {
+			fprintf(stderr, "fsop: bad piece '%s'\n", pieces[i]);
+			exit(2);
+		}
+		for (long long done = 0; done < len && r >= 0; done += r) {
+			size_t want = len - done < PIECE ? (size_t)(len - done) : PIECE;
+
+			if (pread(in, b, want, (off_t)(off + shift + done)) != (ssize_t)want) {
+				fprintf(stderr, "fsop: pwrites: %s too short\n", src);
+				exit(2);
+			}
+			r = pwrite(fd, b, want, (off_t)(off + done));
+			if (r == 0)
+				r = -1;
+		}
+	}
+	if (r >= 0)
+		r = fsync(fd);
+	if (r >= 0)
+		r = close(fd);
+	free(b);
+	close(in);
+	return report(r);
 }
 
 static int open_flags(const char *list)
@@ -239,6 +286,8 @@ int main(int argc, char **argv)
 			r = close(fd);
 		return report(r);
 	}
+	if (strcmp(op, "pwrites") == 0 && argc >= 5)
+		return pwrites(argv[2], argv[3], argc - 4, argv + 4);
 	if (strcmp(op, "pread") == 0 && argc >= 5) {
 		long long len = number(argv[4]);
 		char *b = malloc((size_t)len + 1);

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# Write lanes (fuse/files.c): a large sequential write is spread over
+# several SFTP sessions of the one SSH connection, each its own sftp-server
+# process. The private sshd runs sftp-server through a wrapper that gives
+# each process a log of its own (-l DEBUG1), so the tests see which process
+# got which OPEN, WRITE bytes, fsync and CLOSE; every result is checked on the
+# server byte for byte.
+
+load lib/sshd
+load lib/fuse
+load lib/daemon
+load lib/netproxy
+
+setup_file() {
+	daemon_require
+	LANES_LOGS=$(mktemp -d "${TMPDIR:-/tmp}/sftpfs-lanes.XXXXXX")
+	chmod 777 "$LANES_LOGS"
+	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s/sftp.$$.log"\n' "$SFTP_SERVER_BIN" "$LANES_LOGS" \
+		>"$LANES_LOGS/logged-sftp-server"
+	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s/exec.$$.log"\n' "$SFTP_SERVER_BIN" "$LANES_LOGS" \
+		>"$LANES_LOGS/exec-sftp-server"
+	chmod 755 "$LANES_LOGS/logged-sftp-server" "$LANES_LOGS/exec-sftp-server"
+	SSHD_SFTP_SUBSYSTEM=$LANES_LOGS/logged-sftp-server sshd_start
+	M=$SSHD_DIR/mnt
+	mkdir -p "$M"
+	export M LANES_LOGS
+}
+
+teardown_file() {
+	daemon_unmount "$M"
+	proxy_stop
+	sshd_stop
+	rm -rf "$LANES_LOGS"
+}
+
+setup() {
+	rm -f "$LANES_LOGS"/sftp.*.log "$LANES_LOGS"/exec.*.log
+	LOG=$BATS_TEST_TMPDIR/sftpfs.log
+}
+
+teardown() {
+	daemon_unmount "$M"
+	proxy_stop
+}
+
+# sftpfs over SSH in the foreground (its debug log in $LOG), port $1.
+lanes_mount() {
+	local port=$1 known=$2
+	shift 2
+	"$SFTPFS" "$SSHD_USER@127.0.0.1:$SSHD_REMOTE" "$M" -f -d -p "$port" -F /dev/null \
+		-o "IdentityFile=$SSHD_USER_KEY,UserKnownHostsFile=$known" \
+		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes \
+		-o ServerAliveInterval=1 "$@" 2>"$LOG" &
+	wait_mounted "$M" || { cat "$LOG" >&2; return 1; }
+}
+
+# Waits up to $2 seconds for process $1 to end, and returns its status; a
+# hung writer fails the test instead of hanging it (teardown unmounts).
+wait_pid() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "process $1 still running after $2 s" >&2
+		fusermount3 -uz "$M" 2>/dev/null || true
+		return 1
+	fi
+	wait "$1"
+}
+
+# The sftp-server processes (logs) that opened $1 for writing.
+openers() {
+	grep -l "open \"$1\" flags [A-Z,]*WRITE" "$LANES_LOGS"/sftp.*.log 2>/dev/null | wc -l
+}
+
+# Bytes each process wrote to $1, by its CLOSE lines, one number a line.
+written_by() {
+	cat "$LANES_LOGS"/sftp.*.log | tr -d '\r' | sed -n "s|^close \"$1\" bytes read [0-9]* written \([0-9]*\)$|\1|p"
+}
+
+# Processes that logged an fsync@openssh.com of $1.
+fsyncers() {
+	grep -l "fsync \"$1\"\|request [0-9]*: fsync \"$1\"" "$LANES_LOGS"/sftp.*.log 2>/dev/null | wc -l
+}
+
+@test "a 64 MiB sequential write goes over several sftp-server processes and lands exactly" {
+	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/big.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	dd if="$SSHD_DIR/big.src" of="$M/big" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/big.src" "$SSHD_REMOTE/big"
+	daemon_unmount "$M"
+	cat "$LANES_LOGS"/sftp.*.log >&2
+	[ "$(openers "$SSHD_REMOTE/big")" -eq 4 ]
+	# every handle got a real share and all of them add up to the file
+	[ "$(written_by "$SSHD_REMOTE/big" | wc -l)" -eq 4 ]
+	[ "$(written_by "$SSHD_REMOTE/big" | awk '$1 >= 4194304' | wc -l)" -eq 4 ]
+	[ "$(written_by "$SSHD_REMOTE/big" | awk '{ s += $1 } END { print s }')" -eq $((64 * 1024 * 1024)) ]
+	[ "$(fsyncers "$SSHD_REMOTE/big")" -eq 4 ]
+}
+
+@test "with -o sftp_server=PATH the lanes run that program too" {
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/ex.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o "sftp_server=$LANES_LOGS/exec-sftp-server"
+	dd if="$SSHD_DIR/ex.src" of="$M/ex" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/ex.src" "$SSHD_REMOTE/ex"
+	daemon_unmount "$M"
+	[ "$(grep -l "open \"$SSHD_REMOTE/ex\" flags [A-Z,]*WRITE" "$LANES_LOGS"/exec.*.log | wc -l)" -eq 4 ]
+	! ls "$LANES_LOGS"/sftp.*.log 2>/dev/null
+	rm -f "$SSHD_DIR/ex.src"
+}
+
+@test "write_lanes=1 writes on one process; small files never open a lane" {
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/one.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o write_lanes=1
+	dd if="$SSHD_DIR/one.src" of="$M/one" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/one.src" "$SSHD_REMOTE/one"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/one")" -eq 1 ]
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	rm -f "$LANES_LOGS"/sftp.*.log
+	# default lanes: files below the sequential threshold stay on one session
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	for i in 1 2 3 4 5 6 7 8; do
+		head -c $((i * 100000)) "$SSHD_DIR/one.src" >"$M/small$i"
+	done
+	head -c $((7 * 1024 * 1024)) "$SSHD_DIR/one.src" >"$M/seven"
+	fsop fsync "$M/seven" | grep -qx OK
+	for i in 1 2 3 4 5 6 7 8; do
+		cmp <(head -c $((i * 100000)) "$SSHD_DIR/one.src") "$SSHD_REMOTE/small$i"
+	done
+	cmp <(head -c $((7 * 1024 * 1024)) "$SSHD_DIR/one.src") "$SSHD_REMOTE/seven"
+	daemon_unmount "$M"
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	rm -f "$SSHD_DIR/one.src"
+}
+
+@test "overwrites in the middle of a striped write, while it is in flight, end with exactly the expected bytes" {
+	local mib=$((1024 * 1024)) pieces
+	head -c $((40 * mib)) /dev/urandom >"$SSHD_DIR/ov.src"
+	# 32 MiB in order (striped after 8), then pieces across lane
+	# boundaries (1 MiB turns) over data still in flight, each with other
+	# bytes, overlapping each other, then the rest in order
+	pieces="0+$((32 * mib))@0 $((20 * mib - 4096))+$((mib + 8192))@4096 $((20 * mib))+$((3 * mib))@$((5 * mib))"
+	pieces="$pieces $((21 * mib - 100))+200@$((7 * mib)) $((9 * mib + 5))+$((2 * mib))@$((3 * mib)) $((32 * mib))+$((4 * mib))@0"
+	pieces="$pieces $((31 * mib))+$((2 * mib))@$((2 * mib))"
+	# shellcheck disable=SC2086
+	fsop pwrites "$SSHD_DIR/ov.expected" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	# shellcheck disable=SC2086
+	fsop pwrites "$M/ov" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
+	cmp "$SSHD_DIR/ov.expected" "$SSHD_REMOTE/ov"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/ov")" -eq 4 ]
+	rm -f "$SSHD_DIR/ov.src" "$SSHD_DIR/ov.expected"
+}
+
+@test "a connection cut in the middle of a striped write: every byte lands once, in place" {
+	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/cut.src"
+	proxy_start
+	lanes_mount "$PROXY_PORT" "$PROXY_KNOWN_HOSTS"
+	dd if="$SSHD_DIR/cut.src" of="$M/cut" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd_pid=$!
+	while [ "$(stat -c %s "$SSHD_REMOTE/cut" 2>/dev/null || echo 0)" -lt $((24 * 1024 * 1024)) ] &&
+		kill -0 "$dd_pid" 2>/dev/null; do
+		sleep 0.02
+	done
+	[ "$(openers "$SSHD_REMOTE/cut")" -ge 2 ]
+	proxy_ctl cut
+	wait_pid "$dd_pid" 120 || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	cmp "$SSHD_DIR/cut.src" "$SSHD_REMOTE/cut"
+	grep -q "reconnected" "$LOG"
+	rm -f "$SSHD_DIR/cut.src"
+}
+
+@test "one lane's server process killed mid-write: its writes go again on the file's handle" {
+	local main lane
+	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/lane.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	dd if="$SSHD_DIR/lane.src" of="$M/lane" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd_pid=$!
+	while [ "$(openers "$SSHD_REMOTE/lane")" -lt 2 ] && kill -0 "$dd_pid" 2>/dev/null; do
+		sleep 0.02
+	done
+	main=$(grep -l "realpath" "$LANES_LOGS"/sftp.*.log)
+	lane=$(grep -L "realpath" "$LANES_LOGS"/sftp.*.log | head -n 1)
+	[ -n "$lane" ] && [ "$lane" != "$main" ]
+	lane=${lane##*/sftp.}
+	kill -KILL "${lane%.log}"
+	wait_pid "$dd_pid" 120 || { cat "$BATS_TEST_TMPDIR/dd.err" "$LOG" >&2; false; }
+	cmp "$SSHD_DIR/lane.src" "$SSHD_REMOTE/lane"
+	grep -q "write lane was lost" "$LOG"
+	! grep -q "connection 1 to .* lost" "$LOG"
+	rm -f "$SSHD_DIR/lane.src"
+}
+
+@test "a second descriptor opened for writing puts a striped one back on its own channel" {
+	local mib=$((1024 * 1024)) main_bytes lane_bytes
+	head -c $((40 * mib)) /dev/urandom >"$SSHD_DIR/two.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	exec 7>"$M/two"
+	head -c $((24 * mib)) "$SSHD_DIR/two.src" >&7
+	# the second writer: from here on the first one's writes stay on
+	# its own channel, ordered with this one's
+	fsop pwrite "$M/two" $((30 * mib)) second | grep -qx OK
+	tail -c +$((24 * mib + 1)) "$SSHD_DIR/two.src" >&7
+	exec 7>&-
+	daemon_unmount "$M"
+	# the pwrite went before the rest of the stream, which overwrote it
+	cmp "$SSHD_DIR/two.src" "$SSHD_REMOTE/two"
+	main_bytes=$(cat "$(grep -l realpath "$LANES_LOGS"/sftp.*.log)" | tr -d '\r' |
+		sed -n "s|^close \"$SSHD_REMOTE/two\" bytes read [0-9]* written \([0-9]*\)$|\1|p" | sort -n | tail -n 1)
+	lane_bytes=$(grep -L realpath "$LANES_LOGS"/sftp.*.log | xargs cat | tr -d '\r' |
+		sed -n "s|^close \"$SSHD_REMOTE/two\" bytes read [0-9]* written \([0-9]*\)$|\1|p" | awk '{ s += $1 } END { print s + 0 }')
+	# lanes carried only part of the first 24 MiB; the last 16 went on the file's own handle
+	[ "$lane_bytes" -gt 0 ]
+	[ "$lane_bytes" -le $((16 * mib)) ]
+	[ "$main_bytes" -ge $((24 * mib)) ]
+	rm -f "$SSHD_DIR/two.src"
+}
