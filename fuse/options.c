@@ -157,6 +157,9 @@ static const struct opt_spec opt_table[] = {
 	  .help = "number of parallel SSH connections (default 1)" },
 	{ .name = "write_lanes", .kind = OPT_CUSTOM, .parse = parse_write_lanes, .arg = "N",
 	  .help = "SFTP channels a large sequential write is spread over (default 4, 1 = one)" },
+	{ .name = "write_lanes_rtt", .kind = OPT_UINT, .offset = FIELD(write_lanes_rtt), .arg = "MS",
+	  .help = "spread writes over lanes only when the connection's round trip is at least MS milliseconds "
+		  "(default 5; 0 = always)" },
 	{ .name = "max_write", .kind = OPT_UINT, .offset = FIELD(max_write), .arg = "N",
 	  .help = "largest SFTP WRITE in bytes (default: the server's limit)" },
 	{ .name = "ssh_command", .kind = OPT_REJECT,
@@ -271,6 +274,7 @@ void sftpfs_opts_init(struct sftpfs_opts *o)
 	o->reconnect_timeout = 60;
 	o->max_conns = 1;
 	o->write_lanes = WRITE_LANES_DEFAULT;
+	o->write_lanes_rtt = WRITE_LANES_RTT_DEFAULT;
 	o->max_write = OPT_UNSET;
 	o->readahead_max = OPT_UNSET;
 	o->dir_prefetch = DIR_PREFETCH_DEFAULT;

@@ -53,6 +53,8 @@ enum {
  * is spread over (files.c), the file's own channel included. */
 #define WRITE_LANES_DEFAULT 4
 #define WRITE_LANES_MAX 8
+/* -o write_lanes_rtt default (ms): below it one channel's window is no limit. */
+#define WRITE_LANES_RTT_DEFAULT 5
 /* -o file_prefetch default: small files of a directory read ahead. */
 #define FILE_PREFETCH_DEFAULT 32
 
@@ -101,6 +103,7 @@ struct sftpfs_opts {
 	unsigned workarounds;
 	uint32_t max_conns;      /* default 1 */
 	uint32_t write_lanes;    /* 1..WRITE_LANES_MAX */
+	uint32_t write_lanes_rtt; /* ms: lanes only over round trips this long */
 	uint32_t max_write;      /* OPT_UNSET = server limit */
 	uint32_t readahead_max;  /* bytes; OPT_UNSET = READAHEAD_FILE_MAX_DEFAULT */
 	uint32_t dir_prefetch;   /* subdirectories listed ahead per listing (dirlist.c) */

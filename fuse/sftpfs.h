@@ -45,6 +45,9 @@ struct sftpfs_link {
 	struct sftp_client *client;
 	unsigned slot;   /* index in sftpfs.slots */
 	unsigned serial; /* increasing, never reused */
+	/* The quickest OPEN seen on it, in us (0: none yet; atomic): its
+	 * round trip, for write_lanes_rtt. */
+	gint rtt_min_us;
 	/* Write lanes (files.c): more SFTP sessions on the same connection,
 	 * opened once, on the first large sequential write, and closed with
 	 * the connection (remote_close_client). */

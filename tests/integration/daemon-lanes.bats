@@ -43,14 +43,15 @@ teardown() {
 	proxy_stop
 }
 
-# sftpfs over SSH in the foreground (its debug log in $LOG), port $1.
+# sftpfs over SSH in the foreground (its debug log in $LOG), port $1; lanes
+# whatever the round trip (write_lanes_rtt=0: loopback is below the default).
 lanes_mount() {
 	local port=$1 known=$2
 	shift 2
 	"$SFTPFS" "$SSHD_USER@127.0.0.1:$SSHD_REMOTE" "$M" -f -d -p "$port" -F /dev/null \
 		-o "IdentityFile=$SSHD_USER_KEY,UserKnownHostsFile=$known" \
 		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes \
-		-o ServerAliveInterval=1 "$@" 2>"$LOG" &
+		-o ServerAliveInterval=1 -o write_lanes_rtt=0 "$@" 2>"$LOG" &
 	wait_mounted "$M" || { cat "$LOG" >&2; return 1; }
 }
 
@@ -218,4 +219,15 @@ fsyncers() {
 	[ "$lane_bytes" -le $((16 * mib)) ]
 	[ "$main_bytes" -ge $((24 * mib)) ]
 	rm -f "$SSHD_DIR/two.src"
+}
+
+@test "a round trip below write_lanes_rtt (loopback, default 5 ms) keeps a long write on one session" {
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/near.src"
+	rm -f "$LANES_LOGS"/sftp.*.log
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o write_lanes_rtt=5
+	dd if="$SSHD_DIR/near.src" of="$M/near" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/near.src" "$SSHD_REMOTE/near"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/near")" -eq 1 ]
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
 }
