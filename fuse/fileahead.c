@@ -24,9 +24,11 @@
  *  - nobody has the file open for writing through the mount.
  * So what an open reads is never older than the attributes the mount shows
  * for the file anyway. A fetch still in flight is waited for (it is nearer
- * done than a new OPEN); one still queued is taken back. Reads of an open
- * file check the generation again (sftpfs_file_read_fetched) and go to the
- * server after any local change; whatever needs a handle opens one then.
+ * done than a new OPEN); one still queued is taken back. The open file then
+ * reads from the bytes and answers fstat with the attributes checked, as a
+ * handle keeps its file across renames and unlinks, until a write, truncate
+ * or copy into its path through the mount voids them
+ * (sftpfs_files_void_contents); whatever needs a handle opens one then.
  *
  * The background work never waits for a lost connection (a fetch is then
  * skipped) and keeps at most FA_BYTES_MAX bytes and FA_ENTRIES_MAX files.
@@ -301,19 +303,18 @@ void sftpfs_fileahead_stop(struct sftpfs *fs)
 /* ---- at open ---- */
 
 /* Still the file's contents, by the checks at the top of this file. */
-static bool still_right(struct sftpfs_fileahead *p, const char *path, const struct fa_entry *e)
+static bool still_right(struct sftpfs_fileahead *p, const char *path, const struct fa_entry *e, struct stat *st)
 {
 	struct sftpfs *fs = p->fs;
-	struct stat st;
 	int err = 0;
 
 	return e->gen == sftpfs_cache_generation(fs->cache) && g_get_monotonic_time() - e->fetched < p->timeout_us &&
-	       sftpfs_cache_get_attr(fs->cache, path, &st, &err) && err == 0 && S_ISREG(st.st_mode) &&
-	       (uint64_t)st.st_size == g_bytes_get_size(e->data) && st.st_mtim.tv_sec == e->mtime.tv_sec &&
-	       st.st_mtim.tv_nsec == e->mtime.tv_nsec && !sftpfs_open_for_writing(fs, path);
+	       sftpfs_cache_get_attr(fs->cache, path, st, &err) && err == 0 && S_ISREG(st->st_mode) &&
+	       (uint64_t)st->st_size == g_bytes_get_size(e->data) && st->st_mtim.tv_sec == e->mtime.tv_sec &&
+	       st->st_mtim.tv_nsec == e->mtime.tv_nsec && !sftpfs_open_for_writing(fs, path);
 }
 
-GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, uint64_t *gen)
+GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, struct stat *st)
 {
 	struct sftpfs_fileahead *p = fs->fileahead;
 	struct fa_entry *e;
@@ -327,10 +328,8 @@ GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, uint64_t *gen
 	if (e != NULL && e->state == FA_QUEUED) {
 		e->state = FA_TAKEN; /* not started: the caller opens it now */
 	} else if (e != NULL && e->state == FA_READY) {
-		if (still_right(p, path, e)) {
+		if (still_right(p, path, e, st))
 			out = g_bytes_ref(e->data);
-			*gen = e->gen;
-		}
 		drop_locked(p, path);
 	}
 	g_mutex_unlock(&p->lock);

@@ -366,25 +366,48 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	return 0;
 }
 
-struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents, uint64_t gen)
+struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents,
+					const struct stat *st)
 {
 	struct sftpfs_file *f = file_new(fs, path, SFTP_FXF_READ, false);
 
 	f->contents = contents;
-	f->contents_gen = gen;
+	f->contents_st = *st;
 	f->ra = readahead_new(fs->opts);
 	index_add(f);
 	return f;
 }
 
-bool sftpfs_file_has_contents(struct sftpfs_file *f)
+bool sftpfs_file_contents_stat(struct sftpfs_file *f, struct stat *st)
 {
 	bool has;
 
 	g_mutex_lock(&f->lock);
 	has = f->contents != NULL;
+	if (has)
+		*st = f->contents_st;
 	g_mutex_unlock(&f->lock);
 	return has;
+}
+
+void sftpfs_files_void_contents(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *a, *open = g_ptr_array_new();
+
+	g_mutex_lock(&fs->files_lock);
+	a = path != NULL ? g_hash_table_lookup(fs->files, path) : NULL;
+	for (guint i = 0; a != NULL && i < a->len; i++)
+		g_ptr_array_add(open, file_ref(g_ptr_array_index(a, i)));
+	g_mutex_unlock(&fs->files_lock);
+	for (guint i = 0; i < open->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(open, i);
+
+		g_mutex_lock(&f->lock);
+		g_clear_pointer(&f->contents, g_bytes_unref);
+		g_mutex_unlock(&f->lock);
+		file_unref(f);
+	}
+	g_ptr_array_unref(open);
 }
 
 bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got)
@@ -394,10 +417,6 @@ bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out,
 	size_t len;
 
 	g_mutex_lock(&f->lock);
-	/* A local change since the fetch (this file's or any other): the
-	 * server's copy is the one to read now. */
-	if (f->contents != NULL && sftpfs_cache_generation(f->fs->cache) != f->contents_gen)
-		g_clear_pointer(&f->contents, g_bytes_unref);
 	if (f->contents != NULL)
 		b = g_bytes_ref(f->contents);
 	g_mutex_unlock(&f->lock);
@@ -683,9 +702,16 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 				continue; /* the link died: reopen */
 			log_debug(LOG_CAT_GENERAL, "a write lane was lost: %u writes sent again on the file's handle",
 				  resend->len);
+			/* Every record goes, or stays queued for the next
+			 * reopen: none is left unsent behind a failed one
+			 * (send_write latches and drops what cannot go). */
 			r = 0;
-			for (guint i = 0; i < resend->len && r == 0; i++)
-				r = send_write(f, 0, c, &h, g_ptr_array_index(resend, i));
+			for (guint i = 0; i < resend->len; i++) {
+				int e = send_write(f, 0, c, &h, g_ptr_array_index(resend, i));
+
+				if (r == 0)
+					r = e;
+			}
 			g_ptr_array_unref(resend);
 			if (r != 0 && !sftpfs_link_dead(f->link))
 				return r;
@@ -749,8 +775,12 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 		/* Records sent here cannot be freed before their callbacks,
 		 * and only those free them. */
 		r = 0;
-		for (guint i = 0; i < resend->len && r == 0; i++)
-			r = send_write(f, 0, nl->client, &nh, g_ptr_array_index(resend, i));
+		for (guint i = 0; i < resend->len; i++) {
+			int e = send_write(f, 0, nl->client, &nh, g_ptr_array_index(resend, i));
+
+			if (r == 0)
+				r = e; /* the rest still go (see above) */
+		}
 		g_ptr_array_unref(resend);
 		if (r != 0 && !sftpfs_link_dead(nl))
 			return r;
@@ -946,6 +976,31 @@ static void lanes_start(struct sftpfs_file *f)
  * write they overlap, until the lanes are drained), so the writes of the two
  * are ordered on one channel.
  */
+/* Waits until none of g's unacknowledged writes is on a lane beyond its own
+ * handle (g may go on writing on its handle meanwhile: waiting for its whole
+ * queue could last as long as it writes); false if the link or a lane died
+ * or the deadline passed first. */
+static bool lanes_settle(struct sftpfs_file *g)
+{
+	gint64 deadline = sftpfs_deadline(g->fs);
+	bool busy = true;
+
+	g_mutex_lock(&g->lock);
+	while (!sftpfs_link_dead(g->link) && !lanes_broken_locked(g) && g_get_monotonic_time() < deadline) {
+		busy = false;
+		for (GList *l = g->writes.head; l != NULL && !busy; l = l->next) {
+			const struct wb_write *w = l->data;
+
+			busy = w->sent && w->lane != 0;
+		}
+		if (!busy)
+			break;
+		g_cond_wait_until(&g->cond, &g->lock, g_get_monotonic_time() + WB_RECHECK_US);
+	}
+	g_mutex_unlock(&g->lock);
+	return !busy;
+}
+
 static void lanes_stop_others(struct sftpfs_file *f)
 {
 	g_autofree char *path = sftpfs_file_path(f);
@@ -964,7 +1019,7 @@ static void lanes_stop_others(struct sftpfs_file *f)
 			g->lanes->n = 1;
 		g_mutex_unlock(&g->lock);
 		g_mutex_unlock(&g->io_lock);
-		if (striped && wait_queue(g, 0) != 0)
+		if (striped && !lanes_settle(g))
 			log_debug(LOG_CAT_GENERAL, "%s: draining another descriptor's lanes failed", path);
 	}
 	writers_free(busy);
@@ -1177,13 +1232,14 @@ static uint64_t file_stamp_locked(const struct sftpfs_file *f)
 
 /* Every write queued on f has gone out (senders hold io_lock, so none is half
  * sent) on a live link, none failed; adds f's stamp to *stamp. */
-static bool file_sent(struct sftpfs_file *f, uint64_t *stamp)
+static bool file_sent(struct sftpfs_file *f, uint64_t *stamp, const struct sftp_client *on)
 {
 	bool ok;
 
 	g_mutex_lock(&f->io_lock);
 	g_mutex_lock(&f->lock);
-	ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0;
+	ok = f->stale == 0 && f->link != NULL && !sftpfs_link_dead(f->link) && f->write_err == 0 &&
+	     (on == NULL || f->link->client == on);
 	/* Requests on the file's handle do not queue behind other lanes. */
 	ok = ok && (f->lanes == NULL || f->lanes->opened <= 1 || g_queue_is_empty(&f->writes));
 	for (GList *l = f->writes.head; l != NULL && ok; l = l->next)
@@ -1227,7 +1283,7 @@ int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a)
 	int r;
 
 	writers_free(busy);
-	if (only && file_sent(f, &stamp) && sftpfs_file_handle(f, &c, &h) == 0) {
+	if (only && file_sent(f, &stamp, NULL) && sftpfs_file_handle(f, &c, &h) == 0) {
 		r = sftp_fstat(c, &h, a);
 		if (r == 0 && file_settled(f, c, &now) && now == stamp)
 			return 0;
@@ -1273,16 +1329,28 @@ int sftpfs_file_release(struct sftpfs_file *f)
  * on a live link of the one connection slot; *stamp sums their write counts
  * and link serials, so a later write or reopen changes it.
  */
-bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp)
+static bool files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp, const struct sftp_client *on)
 {
 	GPtrArray *busy = writers_of(fs, path);
 	bool ok = fs->n_slots == 1;
 
 	*stamp = 0;
 	for (guint i = 0; busy != NULL && i < busy->len && ok; i++)
-		ok = file_sent(g_ptr_array_index(busy, i), stamp);
+		ok = file_sent(g_ptr_array_index(busy, i), stamp, on);
 	writers_free(busy);
 	return ok;
+}
+
+bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp)
+{
+	return files_sent(fs, path, stamp, NULL);
+}
+
+bool sftpfs_files_sent_on(struct sftpfs *fs, const char *path, const struct sftp_client *c)
+{
+	uint64_t stamp;
+
+	return files_sent(fs, path, &stamp, c);
 }
 
 bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *atime)

@@ -105,6 +105,15 @@ bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path)
 	return r;
 }
 
+/* f's data changed through the mount: files open on its path stop reading
+ * what was read ahead for them (fileahead.c). */
+static void void_contents(struct sftpfs_file *f)
+{
+	g_autofree char *path = sftpfs_file_path(f);
+
+	sftpfs_files_void_contents(f->fs, path);
+}
+
 /* f's contents or attributes changed (cache.h; the cache lock is a leaf). */
 static void invalidate_file(struct sftpfs_file *f)
 {
@@ -206,8 +215,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
 		return 0; /* libfuse's getattr right after a setattr (pipeline.c) */
 
-	/* A file read ahead has no handle to FSTAT: by path, like a directory. */
-	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT) || sftpfs_file_has_contents(f))) {
+	/* A file read ahead: the attributes it was opened with, as its data. */
+	if (f != NULL && sftpfs_file_contents_stat(f, st))
+		return 0;
+	if (f != NULL && (f->is_dir || (fs->opts->workarounds & WORKAROUND_FSTAT))) {
 		if (path == NULL)
 			path = fpath = sftpfs_file_path(f);
 		f = NULL;
@@ -733,6 +744,8 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 
 	if (path == NULL && fi != NULL && fi->fh != 0)
 		path = fpath = sftpfs_file_path(file_of(fi));
+	if (a->flags & SFTP_ATTR_SIZE)
+		sftpfs_files_void_contents(fs, path);
 	sftpfs_cache_changed(fs->cache, path);
 	if (by_path)
 		sftpfs_trail_store(fs, path, r, gen, 1);
@@ -960,12 +973,13 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	/* Reading only: the attributes come along (pipeline.c). */
 	bool trail = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
-	GBytes *contents = trail ? sftpfs_fileahead_take(fs, path, &gen) : NULL;
+	struct stat st;
+	GBytes *contents = trail ? sftpfs_fileahead_take(fs, path, &st) : NULL;
 	int r;
 
 	if (contents != NULL) {
 		/* Read ahead (fileahead.c): no request at all. */
-		fi->fh = (uint64_t)(uintptr_t)sftpfs_file_fetched(fs, path, contents, gen);
+		fi->fh = (uint64_t)(uintptr_t)sftpfs_file_fetched(fs, path, contents, &st);
 		r = 0;
 	} else {
 		if (trail)
@@ -977,9 +991,10 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (r == 0 && trail)
 		sftpfs_fileahead_opened(fs, path);
 
-	if (r == 0 && (fi->flags & O_TRUNC))
+	if (r == 0 && (fi->flags & O_TRUNC)) {
+		sftpfs_files_void_contents(fs, path);
 		sftpfs_cache_changed(fs->cache, path);
-	else if (r == 0 && !fs->opts->direct_io && sftpfs_cache_keep_pages(fs->cache, path))
+	} else if (r == 0 && !fs->opts->direct_io && sftpfs_cache_keep_pages(fs->cache, path))
 		fi->keep_cache = 1;
 	return r;
 }
@@ -993,6 +1008,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	sftpfs_trail_arm(fs, path, SFTP_TRAIL_OPEN);
 	sftpfs_trail_arm_dirs(fs, path, NULL);
 	r = open_common(path, mode, fi, true);
+	if (r == 0 && (fi->flags & O_TRUNC))
+		sftpfs_files_void_contents(fs, path); /* it existed */
 	if (r == 0)
 		sftpfs_cache_added(fs->cache, path, false);
 	sftpfs_trail_store_dirs(fs, r, gen, 1);
@@ -1060,7 +1077,6 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = file_of(fi);
-	uint64_t stamp = 0;
 	g_autofree char *fpath = NULL;
 	struct sftp_client *c = NULL;
 	struct sftp_handle h;
@@ -1081,13 +1097,19 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	 * file in order, as the trailing LSTATs rely on): no wait for their
 	 * acknowledgements (git's index-pack reads back the pack it writes). */
 	fpath = sftpfs_file_path(f);
-	if (!sftpfs_files_sent(f->fs, fpath, &stamp) && (r = sftpfs_files_drain_path(f->fs, fpath)) != 0)
-		return neg(r);
-	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
+	/* Contents read ahead are voided by any write through the mount. */
 	if (sftpfs_file_read_fetched(f, (uint64_t)offset, out, size, &done))
 		return (int)done;
+	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
+	if (!sftpfs_files_sent_on(f->fs, fpath, c)) {
+		/* Written elsewhere (another connection, a lane, or not all
+		 * sent yet): wait for the acknowledgements, then take the
+		 * handle again (the wait may have reconnected). */
+		if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0 || (r = sftpfs_file_handle(f, &c, &h)) != 0)
+			return neg(r);
+	}
 	if (f->ra != NULL) {
 		struct stat st;
 		int cerr = 0;
@@ -1157,6 +1179,7 @@ static int op_write(const char *path, const char *data, size_t size, off_t offse
 	 * own end of file whatever offset we send, even if the file grew.
 	 * Write-behind: queued here, acknowledged later (files.c). */
 	r = sftpfs_file_write(f, (uint64_t)offset, data, size);
+	void_contents(f);
 	invalidate_file(f);
 	/* The WRITEs are sent: READs sent from now on see them. */
 	invalidate_readahead(f->fs, f, NULL, (f->pflags & SFTP_FXF_APPEND) ? 0 : (uint64_t)offset,
@@ -1266,6 +1289,7 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 	if (n == 0)
 		return 0;
 	r = sftp_copy_data(cin, &hin, (uint64_t)off_in, n, &hout, (uint64_t)off_out);
+	void_contents(out);
 	invalidate_file(out);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }

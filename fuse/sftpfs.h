@@ -155,10 +155,13 @@ struct sftpfs_file {
 	bool atime_known;
 	int64_t atime;
 	/* Opened from contents read ahead (fileahead.c): link is NULL until
-	 * something needs a handle; reads come from contents while the cache
-	 * generation is still contents_gen. Protected by lock. */
+	 * something needs a handle; reads and fstat come from contents and
+	 * contents_st (the file as it was opened, as an open handle keeps it
+	 * across renames and unlinks) until a write, truncate or copy through
+	 * the mount to its path voids them (sftpfs_files_void_contents).
+	 * Protected by lock. */
 	GBytes *contents;
-	uint64_t contents_gen;
+	struct stat contents_st;
 };
 
 /* The mount of the calling FUSE operation. */
@@ -212,11 +215,15 @@ void sftpfs_disconnect(struct sftpfs *fs);
 /* Open files (files.c). */
 int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
 		     bool dir, struct sftpfs_file **out) MUST_CHECK;
-/* A read-only file opened from contents read ahead (takes contents), gen the
- * cache generation they were checked against; no handle until one is needed. */
-struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents, uint64_t gen);
-/* f still reads from contents read ahead. */
-bool sftpfs_file_has_contents(struct sftpfs_file *f);
+/* A read-only file opened from contents read ahead (takes contents), st its
+ * attributes as checked at the open; no handle until one is needed. */
+struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents,
+					const struct stat *st);
+/* f still reads from contents read ahead: true and their attributes. */
+bool sftpfs_file_contents_stat(struct sftpfs_file *f, struct stat *st);
+/* The data of path changed through the mount (write, truncate, copy into
+ * it): files open on it stop reading from contents read ahead. */
+void sftpfs_files_void_contents(struct sftpfs *fs, const char *path);
 /* Reads from those contents: false if f has none (any more), else *got bytes. */
 bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got);
 /* The client and handle to use for f now, reopening it after a reconnect
@@ -301,6 +308,8 @@ void sftpfs_trail_store_dirs(struct sftpfs *fs, int r, uint64_t gen, unsigned ch
 bool sftpfs_trail_setattr_getattr(struct sftpfs *fs, const char *path, struct stat *st);
 /* files.c, for pipeline.c */
 bool sftpfs_files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp);
+/* The same, every write on client c (the one a READ will go on). */
+bool sftpfs_files_sent_on(struct sftpfs *fs, const char *path, const struct sftp_client *c);
 /* The atime a file open for writing on path had when this mount created it
  * (false if unknown, or read since). */
 bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *atime);
@@ -338,12 +347,12 @@ bool sftpfs_prefetch_take(struct sftpfs *fs, const char *dpath);
  * Small files read ahead (fileahead.c): started after the cache, stopped
  * before disconnecting. fileahead_take, at a read-only open of path: the
  * file's whole contents fetched ahead and still right (g_bytes_unref), or
- * NULL; *gen the cache generation they were checked against.
+ * NULL; *st the cached attributes they were checked against.
  * fileahead_opened: path was opened for reading (the trigger).
  */
 void sftpfs_fileahead_init(struct sftpfs *fs);
 void sftpfs_fileahead_stop(struct sftpfs *fs);
-GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, uint64_t *gen);
+GBytes *sftpfs_fileahead_take(struct sftpfs *fs, const char *path, struct stat *st);
 void sftpfs_fileahead_opened(struct sftpfs *fs, const char *path);
 
 void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, struct stat *st);

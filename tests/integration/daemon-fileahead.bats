@@ -178,3 +178,19 @@ same_cat() {
 	cat "$m/change/f03" >/dev/null
 	wait_opens "$d/f" "$n0" 10
 }
+
+@test "a descriptor opened from read-ahead sees a write to its file made through the mount after the open" {
+	local m=$TOP/m1 d=$R/keep n1
+	read_two keep 12
+	n1=$(log_lines)
+	cp "$d/f06" "$TOP/f06.orig"
+	exec 8<"$m/keep/f06" 9<"$m/keep/f07"
+	# both were read ahead: no OPEN for them
+	[ "$(opens "$d/f0" "$n1")" = 0 ]
+	printf 'written through the mount' | dd of="$m/keep/f07" conv=notrunc status=none
+	# the write voids what f07's descriptor had; f06's stays as it was
+	cmp - "$d/f07" <&9
+	cmp - "$TOP/f06.orig" <&8
+	exec 8<&- 9<&-
+	[ "$(head -c 25 "$d/f07")" = "written through the mount" ]
+}
