@@ -886,6 +886,7 @@ struct lane_job {
 	struct sftp_handle handle;
 	int (*run)(struct lane_job *j);
 	int r;
+	unsigned lane; /* lanes_each: which one */
 };
 
 static int lane_open(struct lane_job *j)
@@ -1090,13 +1091,22 @@ static int lanes_each(struct sftpfs_file *f, int (*run)(struct lane_job *j), boo
 		jobs[n].client = f->lanes->client[i];
 		jobs[n].handle = f->lanes->handle[i];
 		jobs[n].run = run;
+		jobs[n].lane = i;
 		n++;
 	}
 	g_mutex_unlock(&f->lock);
 	sftpfs_run_parallel(lane_job_run, jobs, sizeof(jobs[0]), n);
-	for (unsigned i = 0; i < n && r == 0; i++)
-		if (sftp_client_error(jobs[i].client) == 0)
+	g_mutex_lock(&f->lock);
+	for (unsigned i = 0; i < n; i++) {
+		if (sftp_client_error(jobs[i].client) != 0 || jobs[i].r == 0)
+			continue;
+		if (r == 0)
 			r = jobs[i].r;
+		/* Not done on that lane: the next fsync asks it again. */
+		if (f->lanes != NULL && f->lanes->link == f->link)
+			f->lanes->written[jobs[i].lane] = true;
+	}
+	g_mutex_unlock(&f->lock);
 	return r;
 }
 
