@@ -366,6 +366,9 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	return 0;
 }
 
+static GPtrArray *files_of(struct sftpfs *fs, const char *path, uint32_t pflag);
+static void files_free(GPtrArray *busy);
+
 struct sftpfs_file *sftpfs_file_fetched(struct sftpfs *fs, const char *path, GBytes *contents,
 					const struct stat *st)
 {
@@ -392,22 +395,16 @@ bool sftpfs_file_contents_stat(struct sftpfs_file *f, struct stat *st)
 
 void sftpfs_files_void_contents(struct sftpfs *fs, const char *path)
 {
-	GPtrArray *a, *open = g_ptr_array_new();
+	GPtrArray *readers = files_of(fs, path, SFTP_FXF_READ);
 
-	g_mutex_lock(&fs->files_lock);
-	a = path != NULL ? g_hash_table_lookup(fs->files, path) : NULL;
-	for (guint i = 0; a != NULL && i < a->len; i++)
-		g_ptr_array_add(open, file_ref(g_ptr_array_index(a, i)));
-	g_mutex_unlock(&fs->files_lock);
-	for (guint i = 0; i < open->len; i++) {
-		struct sftpfs_file *f = g_ptr_array_index(open, i);
+	for (guint i = 0; readers != NULL && i < readers->len; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(readers, i);
 
 		g_mutex_lock(&f->lock);
 		g_clear_pointer(&f->contents, g_bytes_unref);
 		g_mutex_unlock(&f->lock);
-		file_unref(f);
 	}
-	g_ptr_array_unref(open);
+	files_free(readers);
 }
 
 bool sftpfs_file_read_fetched(struct sftpfs_file *f, uint64_t offset, char *out, size_t size, size_t *got)
@@ -643,6 +640,27 @@ refresh:
 	return 0;
 }
 
+/*
+ * Sends every record of resend (then freed) on (c, h), the file's own
+ * handle, in order; the first error. Every record goes, or stays queued for
+ * the next reopen: none is left unsent behind a failed one (send_write
+ * latches and drops what cannot go). Records sent here cannot be freed
+ * before their callbacks, and only those free them. io_lock held.
+ */
+static int resend_all(struct sftpfs_file *f, struct sftp_client *c, const struct sftp_handle *h, GPtrArray *resend)
+{
+	int r = 0;
+
+	for (guint i = 0; i < resend->len; i++) {
+		int e = send_write(f, 0, c, h, g_ptr_array_index(resend, i));
+
+		if (r == 0)
+			r = e;
+	}
+	g_ptr_array_unref(resend);
+	return r;
+}
+
 static bool lanes_broken_locked(const struct sftpfs_file *f)
 {
 	return f->lanes != NULL && f->lanes->broken;
@@ -702,17 +720,7 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 				continue; /* the link died: reopen */
 			log_debug(LOG_CAT_GENERAL, "a write lane was lost: %u writes sent again on the file's handle",
 				  resend->len);
-			/* Every record goes, or stays queued for the next
-			 * reopen: none is left unsent behind a failed one
-			 * (send_write latches and drops what cannot go). */
-			r = 0;
-			for (guint i = 0; i < resend->len; i++) {
-				int e = send_write(f, 0, c, &h, g_ptr_array_index(resend, i));
-
-				if (r == 0)
-					r = e;
-			}
-			g_ptr_array_unref(resend);
+			r = resend_all(f, c, &h, resend);
 			if (r != 0 && !sftpfs_link_dead(f->link))
 				return r;
 			continue;
@@ -772,16 +780,7 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 			log_info(LOG_CAT_GENERAL, "%s: reopened after reconnecting; %u unacknowledged writes sent again",
 				 remote, resend->len);
 		sftpfs_link_unref(old);
-		/* Records sent here cannot be freed before their callbacks,
-		 * and only those free them. */
-		r = 0;
-		for (guint i = 0; i < resend->len; i++) {
-			int e = send_write(f, 0, nl->client, &nh, g_ptr_array_index(resend, i));
-
-			if (r == 0)
-				r = e; /* the rest still go (see above) */
-		}
-		g_ptr_array_unref(resend);
+		r = resend_all(f, nl->client, &nh, resend);
 		if (r != 0 && !sftpfs_link_dead(nl))
 			return r;
 		/* If the new link died too, the loop starts over. */
@@ -877,7 +876,6 @@ static void wait_total(struct sftpfs_file *f)
 /* ---- write lanes ---- */
 
 static GPtrArray *writers_of(struct sftpfs *fs, const char *path);
-static void writers_free(GPtrArray *busy);
 
 /* One request on a lane handle, run in parallel with the others. */
 struct lane_job {
@@ -928,7 +926,7 @@ static void lanes_start(struct sftpfs_file *f)
 	bool alone = busy == NULL || busy->len == 1;
 	unsigned got;
 
-	writers_free(busy);
+	files_free(busy);
 	if (!alone) {
 		/* Another descriptor writes the path: its WRITEs and ours are
 		 * ordered only on one channel. Asked again after the next run. */
@@ -971,12 +969,6 @@ static void lanes_start(struct sftpfs_file *f)
 	g_mutex_unlock(&f->lock);
 }
 
-/*
- * f was opened for writing: another descriptor of its path striping its
- * writes goes back to its own handle (new writes there, or on the lane of a
- * write they overlap, until the lanes are drained), so the writes of the two
- * are ordered on one channel.
- */
 /* Waits until none of g's unacknowledged writes is on a lane beyond its own
  * handle (g may go on writing on its handle meanwhile: waiting for its whole
  * queue could last as long as it writes); false if the link or a lane died
@@ -1002,6 +994,12 @@ static bool lanes_settle(struct sftpfs_file *g)
 	return !busy;
 }
 
+/*
+ * f was opened for writing: another descriptor of its path striping its
+ * writes goes back to its own handle (new writes there, or on the lane of a
+ * write they overlap, until the lanes are drained), so the writes of the two
+ * are ordered on one channel.
+ */
 static void lanes_stop_others(struct sftpfs_file *f)
 {
 	g_autofree char *path = sftpfs_file_path(f);
@@ -1023,7 +1021,7 @@ static void lanes_stop_others(struct sftpfs_file *f)
 		if (striped && !lanes_settle(g))
 			log_debug(LOG_CAT_GENERAL, "%s: draining another descriptor's lanes failed", path);
 	}
-	writers_free(busy);
+	files_free(busy);
 }
 
 /* Counts a write into f's sequential run (io_lock held); a long one starts
@@ -1191,17 +1189,19 @@ int sftpfs_file_drain_sync(struct sftpfs_file *f)
 }
 
 /* Files open for writing on path, each with a reference (NULL if none). */
-static GPtrArray *writers_of(struct sftpfs *fs, const char *path)
+/* References to the files (not directories) open on path with pflag among
+ * their flags, or NULL if none; files_free drops them. */
+static GPtrArray *files_of(struct sftpfs *fs, const char *path, uint32_t pflag)
 {
 	GPtrArray *busy = NULL;
 	GPtrArray *a;
 
 	g_mutex_lock(&fs->files_lock);
-	a = g_hash_table_lookup(fs->files, path);
+	a = path != NULL ? g_hash_table_lookup(fs->files, path) : NULL;
 	for (guint i = 0; a != NULL && i < a->len; i++) {
 		struct sftpfs_file *f = g_ptr_array_index(a, i);
 
-		if (f->is_dir || !(f->pflags & SFTP_FXF_WRITE))
+		if (f->is_dir || !(f->pflags & pflag))
 			continue;
 		if (busy == NULL)
 			busy = g_ptr_array_new();
@@ -1211,7 +1211,12 @@ static GPtrArray *writers_of(struct sftpfs *fs, const char *path)
 	return busy;
 }
 
-static void writers_free(GPtrArray *busy)
+static GPtrArray *writers_of(struct sftpfs *fs, const char *path)
+{
+	return files_of(fs, path, SFTP_FXF_WRITE);
+}
+
+static void files_free(GPtrArray *busy)
 {
 	for (guint i = 0; busy != NULL && i < busy->len; i++)
 		file_unref(g_ptr_array_index(busy, i));
@@ -1230,7 +1235,7 @@ int sftpfs_files_drain_path(struct sftpfs *fs, const char *path)
 		if (r == 0)
 			r = e;
 	}
-	writers_free(busy);
+	files_free(busy);
 	return r;
 }
 
@@ -1292,7 +1297,7 @@ int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a)
 	bool only = busy == NULL || (busy->len == 1 && g_ptr_array_index(busy, 0) == f);
 	int r;
 
-	writers_free(busy);
+	files_free(busy);
 	if (only && file_sent(f, &stamp, NULL) && sftpfs_file_handle(f, &c, &h) == 0) {
 		r = sftp_fstat(c, &h, a);
 		if (r == 0 && file_settled(f, c, &now) && now == stamp)
@@ -1347,7 +1352,7 @@ static bool files_sent(struct sftpfs *fs, const char *path, uint64_t *stamp, con
 	*stamp = 0;
 	for (guint i = 0; busy != NULL && i < busy->len && ok; i++)
 		ok = file_sent(g_ptr_array_index(busy, i), stamp, on);
-	writers_free(busy);
+	files_free(busy);
 	return ok;
 }
 
@@ -1376,7 +1381,7 @@ bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *at
 		*atime = f->atime;
 		g_mutex_unlock(&f->lock);
 	}
-	writers_free(busy);
+	files_free(busy);
 	return known;
 }
 
@@ -1391,7 +1396,7 @@ void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path)
 		f->atime_known = false;
 		g_mutex_unlock(&f->lock);
 	}
-	writers_free(busy);
+	files_free(busy);
 }
 
 /* For pipeline.c: true when the files open for writing on path have no
@@ -1404,6 +1409,6 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
 
 	for (guint i = 0; busy != NULL && i < busy->len && ok; i++)
 		ok = file_settled(g_ptr_array_index(busy, i), c, &now);
-	writers_free(busy);
+	files_free(busy);
 	return ok && now == stamp;
 }

@@ -1091,22 +1091,21 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 		return -EINVAL;
 	if (size == 0)
 		return 0;
-	/* Reads see the writes made through the mount, on any descriptor.
-	 * When all of them have gone out on the one connection the READs
-	 * take, the server applies them first (it handles the requests on a
-	 * file in order, as the trailing LSTATs rely on): no wait for their
-	 * acknowledgements (git's index-pack reads back the pack it writes). */
-	fpath = sftpfs_file_path(f);
 	/* Contents read ahead are voided by any write through the mount. */
 	if (sftpfs_file_read_fetched(f, (uint64_t)offset, out, size, &done))
 		return (int)done;
+	fpath = sftpfs_file_path(f);
 	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
 		return neg(r);
+	/* Reads see the writes made through the mount, on any descriptor.
+	 * When all of them have gone out on the client the READs take, the
+	 * server applies them first (it handles the requests on a file in
+	 * order, as the trailing LSTATs rely on): no wait for their
+	 * acknowledgements (git's index-pack reads back the pack it writes).
+	 * Otherwise (another connection, a lane, not all sent yet) wait, then
+	 * take the handle again (the wait may have reconnected). */
 	if (!sftpfs_files_sent_on(f->fs, fpath, c)) {
-		/* Written elsewhere (another connection, a lane, or not all
-		 * sent yet): wait for the acknowledgements, then take the
-		 * handle again (the wait may have reconnected). */
 		if ((r = sftpfs_files_drain_path(f->fs, fpath)) != 0 || (r = sftpfs_file_handle(f, &c, &h)) != 0)
 			return neg(r);
 	}

@@ -444,7 +444,7 @@ static const struct chan_callbacks stream_callbacks = {
 static int service_requests(struct conn *c)
 {
 	struct conn_stream *s, *to_start[SSH_CHANNELS_MAX];
-	size_t nstart = 0;
+	size_t nstart = 0, room;
 	bool rekey;
 	int r = 0;
 
@@ -470,11 +470,11 @@ static int service_requests(struct conn *c)
 		 * pending (the next loop after a WINDOW_ADJUST moves it),
 		 * framed from there without a copy into the channel's queue. */
 		while (r == 0 && buf_len(s->pending) > 0 && buf_len(transport_output(c->t)) < CONN_OUT_HIGH_WATER &&
-		       chan_sendable(s->ch) > 0) {
+		       (room = chan_sendable(s->ch)) > 0) {
 			size_t n = buf_len(s->pending) < CONN_MOVE_CHUNK ? buf_len(s->pending) : CONN_MOVE_CHUNK;
 
-			if (n > chan_sendable(s->ch))
-				n = chan_sendable(s->ch);
+			if (n > room)
+				n = room;
 
 			if ((r = chan_write(s->ch, buf_peek(s->pending), n)) == 0)
 				r = buf_consume(s->pending, n);

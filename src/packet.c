@@ -226,7 +226,6 @@ static void count(struct packet_dir *d, size_t pktlen)
 	d->seq++; /* RFC 4253 §6.4: wraps modulo 2^32 */
 }
 
-/* Deflate one payload with a partial flush so the peer can inflate it at once. */
 /* Deflates len bytes of data into zbuf (appending) with the given flush. */
 static int deflate_into(struct packet_io *p, const uint8_t *data, size_t len, int flush)
 {
@@ -249,7 +248,8 @@ static int deflate_into(struct packet_io *p, const uint8_t *data, size_t len, in
 	return 0;
 }
 
-/* The payload a then b, compressed into zbuf as one packet's (partial flush). */
+/* The payload a then b, compressed into zbuf as one packet's, with a partial
+ * flush so the peer can inflate it at once. */
 static int compress_payload(struct packet_io *p, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	int r;

@@ -58,14 +58,20 @@ make_files() {
 	done
 }
 
-# Makes $2 files in $R/$1, mounts it on $TOP/m1 (options $3...), lists it,
-# reads f01 and f02, and waits until the rest (up to 32) were fetched ahead.
-read_two() {
-	local name=$1 n=$2 n0 ahead
+# Makes $2 files in $R/$1, mounts $R on $TOP/m1 (options $3...) and lists $1.
+mount_listed() {
+	local name=$1 n=$2
 	shift 2
 	make_files "$R/$name" "$n"
 	daemon_mount "127.0.0.1:$R" "$TOP/m1" "$@"
 	ls "$TOP/m1/$name" >/dev/null
+}
+
+# mount_listed, then reads f01 and f02 and waits until the rest (up to 32)
+# were fetched ahead.
+read_two() {
+	local name=$1 n=$2 n0 ahead
+	mount_listed "$@"
 	n0=$(log_lines)
 	cat "$TOP/m1/$name/f01" "$TOP/m1/$name/f02" >/dev/null
 	ahead=$((n < 34 ? n : 34))
@@ -111,9 +117,7 @@ same_cat() {
 
 @test "a single open reads nothing ahead, and file_prefetch=0 never does" {
 	local m=$TOP/m1 d=$R/single n0
-	make_files "$d" 10
-	daemon_mount "127.0.0.1:$R" "$m"
-	ls "$m/single" >/dev/null
+	mount_listed single 10
 	n0=$(log_lines)
 	cat "$m/single/f05" >/dev/null
 	sleep 0.5
@@ -165,9 +169,7 @@ same_cat() {
 
 @test "a change through the mount between two opens starts no read-ahead (git's config rewrites)" {
 	local m=$TOP/m1 d=$R/change n0
-	make_files "$d" 10
-	daemon_mount "127.0.0.1:$R" "$m"
-	ls "$m/change" >/dev/null
+	mount_listed change 10
 	n0=$(log_lines)
 	cat "$m/change/f01" >/dev/null
 	printf 'new' >"$m/change/lock"

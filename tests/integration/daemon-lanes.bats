@@ -55,6 +55,22 @@ lanes_mount() {
 	wait_mounted "$M" || { cat "$LOG" >&2; return 1; }
 }
 
+# A 24 MiB sequential write of $SSHD_DIR/$1.src to $1 on a mount with
+# options $2...: exact on the server, through one server process that
+# opened the file once.
+one_session_write() {
+	local name=$1
+	shift
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/$name.src"
+	rm -f "$LANES_LOGS"/sftp.*.log
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" "$@"
+	dd if="$SSHD_DIR/$name.src" of="$M/$name" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/$name.src" "$SSHD_REMOTE/$name"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/$name")" -eq 1 ]
+	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+}
+
 # Waits up to $2 seconds for process $1 to end, and returns its status; a
 # hung writer fails the test instead of hanging it (teardown unmounts).
 wait_pid() {
@@ -113,13 +129,7 @@ fsyncers() {
 }
 
 @test "write_lanes=1 writes on one process; small files never open a lane" {
-	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/one.src"
-	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o write_lanes=1
-	dd if="$SSHD_DIR/one.src" of="$M/one" bs=1M conv=fsync status=none
-	cmp "$SSHD_DIR/one.src" "$SSHD_REMOTE/one"
-	daemon_unmount "$M"
-	[ "$(openers "$SSHD_REMOTE/one")" -eq 1 ]
-	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	one_session_write one -o write_lanes=1
 	rm -f "$LANES_LOGS"/sftp.*.log
 	# default lanes: files below the sequential threshold stay on one session
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
@@ -222,12 +232,5 @@ fsyncers() {
 }
 
 @test "a round trip below write_lanes_rtt (loopback, default 5 ms) keeps a long write on one session" {
-	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/near.src"
-	rm -f "$LANES_LOGS"/sftp.*.log
-	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o write_lanes_rtt=5
-	dd if="$SSHD_DIR/near.src" of="$M/near" bs=1M conv=fsync status=none
-	cmp "$SSHD_DIR/near.src" "$SSHD_REMOTE/near"
-	daemon_unmount "$M"
-	[ "$(openers "$SSHD_REMOTE/near")" -eq 1 ]
-	[ "$(ls "$LANES_LOGS"/sftp.*.log | wc -l)" -eq 1 ]
+	one_session_write near -o write_lanes_rtt=5
 }
