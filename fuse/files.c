@@ -65,6 +65,10 @@
 #define WB_FILE_MAX (16u * 1024 * 1024)
 #define WB_TOTAL_MAX (64u * 1024 * 1024)
 
+/* A server window whose half is smaller would hold the WRITEs back (Dropbear's
+ * is small): the write window then stays the SFTP window alone. */
+#define WRITE_WINDOW_SHORT_MIN (512u * 1024)
+
 /* How often a waiting writer looks again whether its link died. */
 #define WB_RECHECK_US (250 * 1000)
 
@@ -288,14 +292,30 @@ static uint64_t file_size_of(struct sftp_client *c, const struct sftp_handle *h,
 	return size;
 }
 
-/* An OPEN on l took us: l's round trip is at most that. */
+/*
+ * An OPEN on l took us: l's round trip is at most that. Over a round trip
+ * shorter than write_lanes_rtt the server's channel window is no limit, and
+ * keeping its buffers half empty makes it faster: with OpenSSH's 2 MiB
+ * window, a 512 MiB loopback write went at 317-385 MB/s with 1-1.5 MiB of
+ * WRITEs in flight, 222-311 with 2 MiB, 229-282 with 8 MiB (session 5).
+ */
 static void link_note_rtt(struct sftpfs_link *l, gint64 us)
 {
 	gint v = us < 1 ? 1 : us > G_MAXINT ? G_MAXINT : (gint)us, old;
+	size_t half;
 
 	do
 		old = g_atomic_int_get(&l->rtt_min_us);
 	while ((old == 0 || v < old) && !g_atomic_int_compare_and_exchange(&l->rtt_min_us, old, v));
+	if ((gint64)v >= (gint64)l->fs->opts->write_lanes_rtt * 1000 || g_atomic_int_get(&l->write_window_set))
+		return;
+	g_atomic_int_set(&l->write_window_set, 1);
+	half = sftp_client_peer_window(l->client) / 2;
+	if (half < WRITE_WINDOW_SHORT_MIN)
+		return;
+	sftp_client_set_write_window(l->client, half);
+	log_debug(LOG_CAT_GENERAL, "connection %u: round trip %d us: at most %zu bytes of WRITEs in flight", l->serial, v,
+		  half);
 }
 
 /* sftp_open on l's client, noting how long it took. */

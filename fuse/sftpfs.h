@@ -48,6 +48,9 @@ struct sftpfs_link {
 	/* The quickest OPEN seen on it, in us (0: none yet; atomic): its
 	 * round trip, for write_lanes_rtt. */
 	gint rtt_min_us;
+	/* Set once the round trip is known to be short: WRITEs in flight are
+	 * then held to half the server's channel window (atomic). */
+	gint write_window_set;
 	/* Write lanes (files.c): more SFTP sessions on the same connection,
 	 * opened once, on the first large sequential write, and closed with
 	 * the connection (remote_close_client). */

@@ -27,6 +27,7 @@ struct chan {
 	uint32_t local_window;    /* bytes the peer may still send us */
 	uint32_t local_consumed;  /* received since our last WINDOW_ADJUST */
 	uint32_t remote_window;   /* bytes we may still send */
+	uint32_t remote_window_peak; /* the largest remote_window so far */
 	uint32_t remote_maxpacket;
 	unsigned requests_pending;
 	struct buf *txq;
@@ -260,6 +261,11 @@ static int chan_flush(struct chan *ch)
 	return r;
 }
 
+uint32_t chan_peer_window(const struct chan *ch)
+{
+	return ch->remote_window_peak;
+}
+
 size_t chan_sendable(const struct chan *ch)
 {
 	if (ch->state != CHAN_OPEN || ch->eof_sent || buf_len(ch->txq) >= ch->remote_window)
@@ -426,6 +432,7 @@ static int handle_open_confirmation(struct chan *ch, struct buf *b)
 		return ERR_PROTOCOL;
 	ch->remote_id = remote_id;
 	ch->remote_window = window;
+	ch->remote_window_peak = window;
 	ch->remote_maxpacket = maxpacket;
 	if (ch->state == CHAN_CLOSING) {
 		/* Closed by us while opening. */
@@ -590,6 +597,8 @@ int chanmgr_input(struct chanmgr *cm, const uint8_t *p, size_t len)
 			break;
 		}
 		ch->remote_window += add;
+		if (ch->remote_window > ch->remote_window_peak)
+			ch->remote_window_peak = ch->remote_window;
 		r = chan_flush(ch);
 		break;
 	}

@@ -72,6 +72,9 @@ int chan_send_eof(struct chan *ch) MUST_CHECK;
 int chan_close(struct chan *ch) MUST_CHECK;
 /* Bytes queued in this channel. */
 size_t chan_queued(const struct chan *ch);
+/* The largest window the peer has granted (OpenSSH opens sessions with 0
+ * and grants its real window once the program runs). */
+uint32_t chan_peer_window(const struct chan *ch);
 /* Bytes chan_write would send at once now (the peer's window beyond the
  * queue; 0 before the channel is open or after EOF). */
 size_t chan_sendable(const struct chan *ch);

@@ -869,6 +869,11 @@ int conn_stream_exit_status(struct conn_stream *s)
 	return status;
 }
 
+uint32_t conn_stream_peer_window(const struct conn_stream *s)
+{
+	return s->ch != NULL ? chan_peer_window(s->ch) : 0;
+}
+
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 {
 	struct conn *c = s->c;

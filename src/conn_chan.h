@@ -54,6 +54,8 @@ void conn_stream_detach(struct conn_stream *s);
  * after c is freed and before a jump c owns is closed.
  */
 void conn_set_release(struct conn *c, void (*release)(void *arg), void *arg);
+/* The largest channel window the server has granted (its receive buffer). I/O thread only: from a callback. */
+uint32_t conn_stream_peer_window(const struct conn_stream *s);
 /* Queue bytes toward the server; never blocks on the peer. */
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len) MUST_CHECK;
 

@@ -24,6 +24,7 @@ struct sftp_link {
 	pthread_mutex_t lock;       /* protects stream */
 	struct conn_stream *stream; /* NULL once the channel is gone */
 	struct sftp_client *sftp;
+	bool window_noted;          /* I/O thread only */
 };
 
 static int link_send(void *ctx, const uint8_t *data, size_t len)
@@ -41,7 +42,18 @@ static int link_send(void *ctx, const uint8_t *data, size_t len)
 static int link_on_data(void *ctx, const uint8_t *data, size_t len)
 {
 	struct sftp_link *l = ctx;
-	int r = sftp_client_input(l->sftp, data, len);
+	int r;
+
+	/* By its first bytes (VERSION) the server has granted its window. */
+	if (!l->window_noted) {
+		pthread_mutex_lock(&l->lock);
+		if (l->stream != NULL) {
+			sftp_client_set_peer_window(l->sftp, conn_stream_peer_window(l->stream));
+			l->window_noted = true;
+		}
+		pthread_mutex_unlock(&l->lock);
+	}
+	r = sftp_client_input(l->sftp, data, len);
 
 	if (r != 0)
 		log_error(LOG_CAT_SFTP, "SFTP stream corrupt: %s", err_str(r));

@@ -38,6 +38,7 @@ struct sftp_req {
 	uint32_t id;
 	uint8_t type;  /* request packet type, for logs */
 	size_t bytes;  /* data bytes charged to the window */
+	bool sends;    /* WRITE: bytes go to the server (the write window) */
 	bool sync;
 	/* sync: protected by lock */
 	bool done;
@@ -70,6 +71,9 @@ struct sftp_client {
 	size_t bytes_in_flight;
 	unsigned max_requests;
 	size_t max_bytes;
+	size_t write_bytes_in_flight;
+	size_t max_write_bytes; /* 0: only max_bytes */
+	size_t peer_window;     /* the channel window the server granted, 0 if unknown */
 	unsigned open_handles; /* handles the server holds for us, plus opens in flight */
 	void (*shutdown_cb)(void *ctx, int err);
 	void *shutdown_ctx;
@@ -160,6 +164,8 @@ static void window_release(struct sftp_client *c, struct sftp_req *req)
 	g_assert(c->in_flight > 0 && c->bytes_in_flight >= req->bytes);
 	c->in_flight--;
 	c->bytes_in_flight -= req->bytes;
+	if (req->sends)
+		c->write_bytes_in_flight -= req->bytes;
 	g_cond_broadcast(&c->window_cond);
 }
 
@@ -216,6 +222,7 @@ void sftp_client_shutdown(struct sftp_client *c, int err)
 	}
 	c->in_flight = 0;
 	c->bytes_in_flight = 0;
+	c->write_bytes_in_flight = 0;
 	g_cond_broadcast(&c->window_cond);
 	g_cond_broadcast(&c->state_cond);
 	cb = c->shutdown_cb;
@@ -520,7 +527,10 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 		/* A request bigger than the byte window alone still goes when nothing else is in flight. */
 		if (c->in_flight < c->max_requests &&
 		    (c->in_flight == 0 ||
-		     (c->bytes_in_flight <= c->max_bytes && c->max_bytes - c->bytes_in_flight >= req->bytes)))
+		     (c->bytes_in_flight <= c->max_bytes && c->max_bytes - c->bytes_in_flight >= req->bytes)) &&
+		    (!req->sends || c->max_write_bytes == 0 || c->write_bytes_in_flight == 0 ||
+		     (c->write_bytes_in_flight <= c->max_write_bytes &&
+		      c->max_write_bytes - c->write_bytes_in_flight >= req->bytes)))
 			break;
 		if (nowait) {
 			g_mutex_unlock(&c->lock);
@@ -535,6 +545,8 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 	g_hash_table_insert(c->reqs, GUINT_TO_POINTER(id), req);
 	c->in_flight++;
 	c->bytes_in_flight += req->bytes;
+	if (req->sends)
+		c->write_bytes_in_flight += req->bytes;
 	g_mutex_unlock(&c->lock);
 
 	if ((r = buf_poke_u32(pkt, 0, (uint32_t)(buf_len(pkt) - 4))) != 0 || (r = buf_poke_u32(pkt, 5, id)) != 0 ||
@@ -954,6 +966,31 @@ void sftp_client_set_window(struct sftp_client *c, unsigned max_requests, size_t
 	c->max_bytes = max_bytes;
 	g_cond_broadcast(&c->window_cond);
 	g_mutex_unlock(&c->lock);
+}
+
+void sftp_client_set_write_window(struct sftp_client *c, size_t max_bytes)
+{
+	g_mutex_lock(&c->lock);
+	c->max_write_bytes = max_bytes;
+	g_cond_broadcast(&c->window_cond);
+	g_mutex_unlock(&c->lock);
+}
+
+void sftp_client_set_peer_window(struct sftp_client *c, size_t bytes)
+{
+	g_mutex_lock(&c->lock);
+	c->peer_window = bytes;
+	g_mutex_unlock(&c->lock);
+}
+
+size_t sftp_client_peer_window(struct sftp_client *c)
+{
+	size_t n;
+
+	g_mutex_lock(&c->lock);
+	n = c->peer_window;
+	g_mutex_unlock(&c->lock);
+	return n;
 }
 
 unsigned sftp_client_in_flight(struct sftp_client *c)
@@ -1545,6 +1582,7 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 	}
 	req->type = SSH_FXP_WRITE;
 	req->bytes = len;
+	req->sends = true;
 	req->status_cb = cb;
 	req->ctx = ctx;
 	return async_submit(c, pkt, req, flags);

@@ -207,6 +207,15 @@ void sftp_client_limits(const struct sftp_client *c, struct sftp_limits *out);
 /* The window: at most max_requests requests and max_bytes data bytes in
  * flight (clamped to 1..SFTP_REQUESTS_IN_FLIGHT_MAX and >= one max READ). */
 void sftp_client_set_window(struct sftp_client *c, unsigned max_requests, size_t max_bytes);
+/*
+ * At most max_bytes of WRITE data in flight, within the window (0: no limit
+ * of its own). A WRITE larger than it still goes when no other is in flight.
+ */
+void sftp_client_set_write_window(struct sftp_client *c, size_t max_bytes);
+/* The channel window the server granted (its receive buffer; 0: unknown),
+ * recorded by whoever opened the channel the client runs on. */
+void sftp_client_set_peer_window(struct sftp_client *c, size_t bytes);
+size_t sftp_client_peer_window(struct sftp_client *c);
 /* Requests currently in flight (for tests and statistics). */
 unsigned sftp_client_in_flight(struct sftp_client *c);
 

@@ -234,3 +234,12 @@ fsyncers() {
 @test "a round trip below write_lanes_rtt (loopback, default 5 ms) keeps a long write on one session" {
 	one_session_write near -o write_lanes_rtt=5
 }
+
+@test "below write_lanes_rtt the WRITEs in flight are held to half the server's window; above it they are not" {
+	one_session_write held -o write_lanes_rtt=5
+	# OpenSSH grants a session channel 2 MiB
+	grep -q "round trip [0-9]* us: at most 1048576 bytes of WRITEs in flight" "$LOG"
+	# a write that pipelines well over that many bytes (lanes off: one session)
+	one_session_write free -o write_lanes_rtt=0 -o write_lanes=1
+	! grep -q "bytes of WRITEs in flight" "$LOG"
+}

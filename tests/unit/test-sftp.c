@@ -1812,6 +1812,55 @@ static void test_window(void)
 	buf_free(attrs);
 }
 
+static void count_status_cb(void *ctx, int err)
+{
+	struct one_result *o = ctx;
+
+	o->err = err;
+	o->calls++;
+}
+
+/* The write window counts only WRITE data; a WRITE alone always goes. */
+static void test_write_window(void)
+{
+	static uint8_t data[32768];
+	struct fake f;
+	struct sftp_handle h;
+	struct one_result w = {0}, r = {0};
+	struct buf *ok = buf_new(0);
+	uint8_t type;
+	uint32_t id1, id2;
+
+	g_assert_cmpint(buf_put_u32(ok, SFTP_FX_OK), ==, 0);
+	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h", 1, &h), ==, 0);
+	sftp_client_set_window(f.c, 16, 1024 * 1024);
+	sftp_client_set_write_window(f.c, 40000);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 0, data, sizeof(data), SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 32768, data, sizeof(data), SFTP_ASYNC_NOWAIT, count_status_cb, &w),
+			==, ERR_WOULD_BLOCK);
+	/* READs are the other direction: not held by it. */
+	g_assert_cmpint(sftp_read_async(f.c, &h, 0, 32768, SFTP_ASYNC_NOWAIT, one_cb, &r), ==, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 32768, data, 7232, SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 40000, data, 1, SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==,
+			ERR_WOULD_BLOCK);
+	g_bytes_unref(fake_pop(&f, &type, &id1));
+	g_assert_cmpuint(type, ==, SSH_FXP_WRITE);
+	g_bytes_unref(fake_pop(&f, &type, &id2));
+	g_assert_cmpuint(type, ==, SSH_FXP_READ);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id1, buf_peek(ok), buf_len(ok)), ==, 0);
+	g_assert_cmpuint(w.calls, ==, 1);
+	g_assert_cmpint(w.err, ==, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 40000, data, 32768, SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 72768, data, 1, SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==,
+			ERR_WOULD_BLOCK);
+	/* Lifted: only the SFTP window holds them. */
+	sftp_client_set_write_window(f.c, 0);
+	g_assert_cmpint(sftp_write_async(f.c, &h, 72768, data, 32768, SFTP_ASYNC_NOWAIT, count_status_cb, &w), ==, 0);
+	fake_free(&f);
+	buf_free(ok);
+}
+
 /* The fd driver with two pipes (sshfs -o passive style) against a real server. */
 static void test_pipe_fds(void)
 {
@@ -2062,6 +2111,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/hostile/framing", test_hostile_framing);
 	g_test_add_func("/sftp/hostile/async", test_hostile_async);
 	g_test_add_func("/sftp/scripted/window", test_window);
+	g_test_add_func("/sftp/scripted/write-window", test_write_window);
 	g_test_add_func("/sftp/scripted/shutdown-callback", test_shutdown_callback);
 	g_test_add_func("/sftp/pipe/fds", test_pipe_fds);
 	g_test_add_func("/sftp/pipe/wedged-peer", test_pipe_wedged_peer);
