@@ -28,6 +28,7 @@ struct node {
 	GList lru;         /* link in cache.lru, data = the node */
 	int64_t attr_expiry; /* attributes valid while now < attr_expiry */
 	int attr_err;      /* 0, or ERR_NO_SUCH_FILE for a negative entry */
+	int64_t attr_time; /* when the attributes were stored */
 	struct stat st;
 	int64_t dir_expiry;
 	GHashTable *names; /* listing: set of names (owned keys); NULL if none */
@@ -36,6 +37,7 @@ struct node {
 	bool pages_valid;  /* size/mtime seen at the last open (keep_cache) */
 	off_t pages_size;
 	struct timespec pages_mtime;
+	GBytes *data;      /* a small file's whole contents, while st is theirs */
 };
 
 struct sftpfs_cache {
@@ -48,6 +50,7 @@ struct sftpfs_cache {
 	GQueue lru;
 	uint64_t generation; /* bumped by every local change */
 	int64_t last_clean;
+	size_t data_bytes;   /* in nodes' data */
 };
 
 struct sftpfs_cache_dir {
@@ -86,6 +89,8 @@ static void node_free(void *p)
 
 	if (n->names != NULL)
 		g_hash_table_unref(n->names);
+	if (n->data != NULL)
+		g_bytes_unref(n->data);
 	g_free(n->link);
 	g_free(n->path);
 	g_free(n);
@@ -149,8 +154,17 @@ static bool node_fresh(const struct node *n, int64_t now)
 	return n->attr_expiry > now || n->dir_expiry > now || n->link_expiry > now;
 }
 
+static void drop_data(struct sftpfs_cache *c, struct node *n)
+{
+	if (n->data == NULL)
+		return;
+	c->data_bytes -= g_bytes_get_size(n->data);
+	g_clear_pointer(&n->data, g_bytes_unref);
+}
+
 static void node_remove(struct sftpfs_cache *c, struct node *n)
 {
+	drop_data(c, n);
 	g_queue_unlink(&c->lru, &n->lru);
 	g_hash_table_remove(c->nodes, n->path); /* frees n */
 }
@@ -284,6 +298,13 @@ static struct node *put_lock(struct sftpfs_cache *c, const char *path, uint64_t 
 
 /* ---- attributes ---- */
 
+/* The same regular file's same contents, as far as attributes tell. */
+static bool same_version(const struct stat *a, const struct stat *b)
+{
+	return S_ISREG(a->st_mode) && S_ISREG(b->st_mode) && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 static void put_attr(struct sftpfs_cache *c, const char *path, const struct stat *st, int err, uint64_t gen)
 {
 	int64_t now;
@@ -292,7 +313,11 @@ static void put_attr(struct sftpfs_cache *c, const char *path, const struct stat
 	if (c == NULL || c->cfg.stat_timeout_us <= 0)
 		return;
 	if ((n = put_lock(c, path, gen, &now)) != NULL) {
+		/* Contents stay only with the attributes they were kept with. */
+		if (n->data != NULL && (err != 0 || st == NULL || !same_version(&n->st, st)))
+			drop_data(c, n);
 		n->attr_expiry = now + c->cfg.stat_timeout_us;
+		n->attr_time = now;
 		n->attr_err = err;
 		if (st != NULL)
 			n->st = *st;
@@ -514,6 +539,53 @@ bool sftpfs_cache_keep_pages(struct sftpfs_cache *c, const char *path)
 	return keep;
 }
 
+/* ---- contents of small files ---- */
+
+bool sftpfs_cache_put_contents(struct sftpfs_cache *c, const char *path, GBytes *data, const struct stat *st,
+			       uint64_t gen)
+{
+	size_t len = g_bytes_get_size(data), old;
+	struct node *n;
+	int64_t now;
+	bool ok;
+
+	if (c == NULL || path == NULL)
+		return false;
+	now = lock_now(c);
+	n = node_peek(c, path);
+	old = n != NULL && n->data != NULL ? g_bytes_get_size(n->data) : 0;
+	ok = gen == c->generation && n != NULL && n->attr_expiry > now && n->attr_err == 0 && same_version(&n->st, st) &&
+	     (uint64_t)st->st_size == len && len <= SFTPFS_CACHE_CONTENTS_FILE_MAX &&
+	     c->data_bytes - old + len <= SFTPFS_CACHE_CONTENTS_MAX;
+	if (ok) {
+		drop_data(c, n);
+		n->data = g_bytes_ref(data);
+		c->data_bytes += len;
+	}
+	g_mutex_unlock(&c->lock);
+	return ok;
+}
+
+GBytes *sftpfs_cache_get_contents(struct sftpfs_cache *c, const char *path, struct stat *st)
+{
+	GBytes *out = NULL;
+	struct node *n;
+	int64_t now;
+
+	if (c == NULL || path == NULL)
+		return NULL;
+	now = lock_now(c);
+	n = node_peek(c, path);
+	if (n != NULL && n->data != NULL && n->attr_expiry > now && n->attr_err == 0 &&
+	    now - n->attr_time < SFTPFS_CACHE_CONTENTS_FRESH_US) {
+		node_touch(c, n);
+		*st = n->st;
+		out = g_bytes_ref(n->data);
+	}
+	g_mutex_unlock(&c->lock);
+	return out;
+}
+
 /* ---- local changes ---- */
 
 /* The parent's attributes go (its mtime changed); its listing gets name
@@ -634,6 +706,7 @@ void sftpfs_cache_clear(struct sftpfs_cache *c)
 	c->generation++;
 	g_hash_table_remove_all(c->nodes); /* frees the nodes and their links */
 	g_queue_init(&c->lru);
+	c->data_bytes = 0;
 	g_mutex_unlock(&c->lock);
 }
 

@@ -115,6 +115,28 @@ GPtrArray *sftpfs_cache_get_dir(struct sftpfs_cache *c, const char *path);
  */
 bool sftpfs_cache_keep_pages(struct sftpfs_cache *c, const char *path);
 
+/* ---- contents of small files ---- */
+/*
+ * Whole contents of small regular files read through the mount, so that
+ * opening one again needs no request. They live in path's node, with its
+ * attributes: any local change to path drops them with the node, and
+ * attributes that show another size or mtime drop them. Stored only while
+ * st (the attributes seen when the contents were read) are the node's
+ * fresh attributes and no local change happened since gen; at most
+ * SFTPFS_CACHE_CONTENTS_FILE_MAX per file and SFTPFS_CACHE_CONTENTS_MAX in
+ * all. get: a reference to them (and *st) while the server showed those
+ * attributes less than SFTPFS_CACHE_CONTENTS_FRESH_US ago: the kernel keeps
+ * attributes (and with them its cached pages) that long too, so an open
+ * sees a change made elsewhere no later than a stat does. Past that an open
+ * asks the server again, as without them.
+ */
+#define SFTPFS_CACHE_CONTENTS_FRESH_US (1000 * 1000)
+#define SFTPFS_CACHE_CONTENTS_FILE_MAX (64u * 1024)
+#define SFTPFS_CACHE_CONTENTS_MAX (8u * 1024 * 1024)
+bool sftpfs_cache_put_contents(struct sftpfs_cache *c, const char *path, GBytes *data, const struct stat *st,
+			       uint64_t gen);
+GBytes *sftpfs_cache_get_contents(struct sftpfs_cache *c, const char *path, struct stat *st);
+
 /* ---- local changes ---- */
 /* Contents or attributes of path changed (write, chmod, chown, truncate,
  * utimens): its entry goes; the parent's listing goes too if it lacks the

@@ -252,6 +252,8 @@ static void file_unref(struct sftpfs_file *f)
 	g_free(f->lanes);
 	if (f->contents != NULL)
 		g_bytes_unref(f->contents);
+	if (f->shadow != NULL)
+		g_byte_array_unref(f->shadow);
 	sftpfs_link_unref(f->link);
 	g_cond_clear(&f->cond);
 	g_mutex_clear(&f->lock);

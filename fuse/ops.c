@@ -965,6 +965,68 @@ static int open_common(const char *path, mode_t mode, struct fuse_file_info *fi,
 	return 0;
 }
 
+/* A small regular file just opened for reading starts collecting its
+ * contents (the attributes its open brought, current in generation gen). */
+static void shadow_start(struct sftpfs_file *f, const char *path, uint64_t gen)
+{
+	struct stat st;
+	int err = 0;
+
+	if (!sftpfs_cache_get_attr(f->fs->cache, path, &st, &err) || err != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < 0 || st.st_size > (off_t)SFTPFS_CACHE_CONTENTS_FILE_MAX)
+		return;
+	g_mutex_lock(&f->lock);
+	f->shadow = g_byte_array_sized_new((guint)st.st_size);
+	f->shadow_st = st;
+	f->shadow_gen = gen;
+	g_mutex_unlock(&f->lock);
+}
+
+/* got bytes at offset read from the server for a read of asked bytes. */
+static void shadow_note(struct sftpfs_file *f, uint64_t offset, const char *data, size_t got, size_t asked)
+{
+	g_mutex_lock(&f->lock);
+	if (f->shadow != NULL && !f->shadow_whole && offset <= f->shadow->len) {
+		size_t skip = f->shadow->len - (size_t)offset; /* read again: only what is new */
+
+		if (got > skip && f->shadow->len + (got - skip) > SFTPFS_CACHE_CONTENTS_FILE_MAX)
+			g_clear_pointer(&f->shadow, g_byte_array_unref);
+		else if (got > skip)
+			g_byte_array_append(f->shadow, (const guint8 *)data + skip, (guint)(got - skip));
+		if (f->shadow != NULL && got < asked)
+			f->shadow_whole = true; /* a short read: the end of the file */
+	} else if (f->shadow != NULL && !f->shadow_whole) {
+		g_clear_pointer(&f->shadow, g_byte_array_unref); /* a gap */
+	}
+	g_mutex_unlock(&f->lock);
+}
+
+/* At flush: a whole small file read goes into the cache if no local change
+ * happened since it was opened and its attributes are still the cache's. */
+static void shadow_keep(struct sftpfs_file *f)
+{
+	g_autofree char *path = NULL;
+	GByteArray *shadow;
+	GBytes *data;
+	struct stat st;
+	uint64_t gen;
+
+	g_mutex_lock(&f->lock);
+	shadow = f->shadow_whole ? f->shadow : NULL;
+	if (shadow != NULL)
+		f->shadow = NULL;
+	st = f->shadow_st;
+	gen = f->shadow_gen;
+	g_mutex_unlock(&f->lock);
+	if (shadow == NULL)
+		return;
+	path = sftpfs_file_path(f);
+	data = g_byte_array_free_to_bytes(shadow);
+	if ((uint64_t)st.st_size == g_bytes_get_size(data) && !sftpfs_open_for_writing(f->fs, path))
+		(void)sftpfs_cache_put_contents(f->fs->cache, path, data, &st, gen);
+	g_bytes_unref(data);
+}
+
 /* The kernel keeps its cached pages of the file when its size and mtime are
  * those seen at the previous open (cache.h); O_TRUNC changes the file. */
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -974,11 +1036,16 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	/* Reading only: the attributes come along (pipeline.c). */
 	bool trail = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
 	struct stat st;
-	GBytes *contents = trail ? sftpfs_fileahead_take(fs, path, &st) : NULL;
+	GBytes *contents = NULL;
 	int r;
 
+	/* Kept from an earlier read (cache.h), or read ahead (fileahead.c). */
+	if (trail && !fs->opts->direct_io && !sftpfs_open_for_writing(fs, path))
+		contents = sftpfs_cache_get_contents(fs->cache, path, &st);
+	if (trail && contents == NULL)
+		contents = sftpfs_fileahead_take(fs, path, &st);
 	if (contents != NULL) {
-		/* Read ahead (fileahead.c): no request at all. */
+		/* No request at all. */
 		fi->fh = (uint64_t)(uintptr_t)sftpfs_file_fetched(fs, path, contents, &st);
 		r = 0;
 	} else {
@@ -987,6 +1054,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		r = open_common(path, 0, fi, false);
 		if (trail)
 			sftpfs_trail_store(fs, path, r, gen, 0);
+		if (r == 0 && trail && !fs->opts->direct_io)
+			shadow_start(file_of(fi), path, gen);
 	}
 	if (r == 0 && trail)
 		sftpfs_fileahead_opened(fs, path);
@@ -1074,17 +1143,13 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 	g_mutex_unlock(&b->lock);
 }
 
+static int read_remote(struct sftpfs_file *f, char *out, size_t size, off_t offset);
+
 static int op_read(const char *path, char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct sftpfs_file *f = file_of(fi);
-	g_autofree char *fpath = NULL;
-	struct sftp_client *c = NULL;
-	struct sftp_handle h;
-	struct sftp_limits lim;
-	struct read_batch b = { 0 };
-	struct read_part *parts;
-	size_t chunk, n, done = 0;
-	int r = 0;
+	size_t done = 0;
+	int r;
 
 	(void)path;
 	if (offset < 0)
@@ -1094,6 +1159,23 @@ static int op_read(const char *path, char *out, size_t size, off_t offset, struc
 	/* Contents read ahead are voided by any write through the mount. */
 	if (sftpfs_file_read_fetched(f, (uint64_t)offset, out, size, &done))
 		return (int)done;
+	r = read_remote(f, out, size, offset);
+	if (r >= 0)
+		shadow_note(f, (uint64_t)offset, out, (size_t)r, size);
+	return r;
+}
+
+static int read_remote(struct sftpfs_file *f, char *out, size_t size, off_t offset)
+{
+	g_autofree char *fpath = NULL;
+	struct sftp_client *c = NULL;
+	struct sftp_handle h;
+	struct sftp_limits lim;
+	struct read_batch b = { 0 };
+	struct read_part *parts;
+	size_t chunk, n, done = 0;
+	int r = 0;
+
 	fpath = sftpfs_file_path(f);
 	sftpfs_files_forget_atime(f->fs, fpath); /* the server may move it */
 	if ((r = sftpfs_file_handle(f, &c, &h)) != 0)
@@ -1194,6 +1276,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (file_of(fi)->pflags & SFTP_FXF_WRITE)
 		invalidate_file(file_of(fi)); /* attributes cached while writes were pending */
+	else
+		shadow_keep(file_of(fi));
 	return neg(r);
 }
 

@@ -165,6 +165,15 @@ struct sftpfs_file {
 	 * Protected by lock. */
 	GBytes *contents;
 	struct stat contents_st;
+	/* A small file opened for reading collects what its reads return from
+	 * offset 0 (ops.c); when that is the whole file, flush keeps it in the
+	 * cache (sftpfs_cache_put_contents) for the next opens. shadow_st and
+	 * shadow_gen: its attributes at the open and the cache generation
+	 * they were current in. Protected by lock. */
+	GByteArray *shadow;
+	bool shadow_whole;
+	struct stat shadow_st;
+	uint64_t shadow_gen;
 };
 
 /* The mount of the calling FUSE operation. */

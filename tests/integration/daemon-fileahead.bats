@@ -196,3 +196,57 @@ same_cat() {
 	exec 8<&- 9<&-
 	[ "$(head -c 25 "$d/f07")" = "written through the mount" ]
 }
+
+@test "a small file read whole opens again within a second with no request, and never hides a change" {
+	local m=$TOP/m1 d=$R/kept n0
+	mkdir -p "$d"
+	head -c 3000 /dev/urandom >"$d/a"
+	daemon_mount "127.0.0.1:$R" "$m"
+	same_cat "$m/kept" "$d" a
+	n0=$(log_lines)
+	same_cat "$m/kept" "$d" a
+	same_cat "$m/kept" "$d" a
+	[ "$(opens "$d/a" "$n0")" = 0 ]
+	# a change through the mount: read from the server again
+	head -c 3000 /dev/urandom >"$m/kept/a"
+	n0=$(log_lines)
+	same_cat "$m/kept" "$d" a
+	[ "$(opens "$d/a" "$n0")" = 1 ]
+	# renamed through the mount: its new name is read from the server
+	mv "$m/kept/a" "$m/kept/b"
+	n0=$(log_lines)
+	same_cat "$m/kept" "$d" b
+	[ "$(opens "$d/b" "$n0")" = 1 ]
+	# changed on the server (same size, another mtime): within a second
+	# the mount may still show what it read, as it shows the attributes;
+	# past it the open asks the server, which shows the change
+	same_cat "$m/kept" "$d" b
+	head -c 3000 /dev/urandom >"$d/b"
+	touch -d "@$(($(stat -c %Y "$d/b") + 10))" "$d/b"
+	sleep 1.2
+	n0=$(log_lines)
+	same_cat "$m/kept" "$d" b
+	[ "$(opens "$d/b" "$n0")" = 1 ]
+}
+
+@test "a file read in part, a file over 64 KiB and -o direct_io are not kept" {
+	local m=$TOP/m1 d=$R/notkept n0
+	mkdir -p "$d"
+	head -c 3000 /dev/urandom >"$d/small"
+	head -c 70000 /dev/urandom >"$d/large"
+	daemon_mount "127.0.0.1:$R" "$m"
+	# one direct 512-byte read: the kernel reads no more of it
+	dd if="$m/notkept/small" of=/dev/null bs=512 count=1 iflag=direct status=none
+	same_cat "$m/notkept" "$d" large
+	n0=$(log_lines)
+	same_cat "$m/notkept" "$d" small
+	same_cat "$m/notkept" "$d" large
+	[ "$(opens "$d/small" "$n0")" = 1 ]
+	[ "$(opens "$d/large" "$n0")" = 1 ]
+	daemon_unmount "$m"
+	daemon_mount "127.0.0.1:$R" "$m" -o direct_io
+	same_cat "$m/notkept" "$d" small
+	n0=$(log_lines)
+	same_cat "$m/notkept" "$d" small
+	[ "$(opens "$d/small" "$n0")" = 1 ]
+}

@@ -382,6 +382,72 @@ static void test_keep_pages(void)
 	sftpfs_cache_free(c);
 }
 
+static void test_contents(void)
+{
+	struct sftpfs_cache *c = new_cache(20, 20, 20, 100);
+	struct stat st = mkstat(S_IFREG | 0644, 5, 100), got;
+	GBytes *data = g_bytes_new_static("hello", 5), *big, *out;
+	uint64_t gen = sftpfs_cache_generation(c);
+	gsize len;
+
+	/* only with the fresh attributes they were read with */
+	g_assert_false(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	g_assert_true(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	out = sftpfs_cache_get_contents(c, "/f", &got);
+	g_assert_nonnull(out);
+	g_assert_cmpmem(g_bytes_get_data(out, &len), len, "hello", 5);
+	g_assert_cmpint(got.st_size, ==, 5);
+	g_bytes_unref(out);
+	/* the server confirms the same attributes: still there */
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	out = sftpfs_cache_get_contents(c, "/f", &got);
+	g_assert_nonnull(out);
+	g_bytes_unref(out);
+	/* past the freshness window of the attributes: not served */
+	fake_now += SFTPFS_CACHE_CONTENTS_FRESH_US;
+	g_assert_null(sftpfs_cache_get_contents(c, "/f", &got));
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	out = sftpfs_cache_get_contents(c, "/f", &got);
+	g_assert_nonnull(out);
+	g_bytes_unref(out);
+	/* another mtime from the server: gone for good */
+	st.st_mtim.tv_sec = 101;
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	g_assert_null(sftpfs_cache_get_contents(c, "/f", &got));
+	st.st_mtim.tv_sec = 100;
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	g_assert_null(sftpfs_cache_get_contents(c, "/f", &got));
+	/* size that does not match, a stale generation */
+	g_assert_true(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	st.st_size = 6;
+	g_assert_false(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	st.st_size = 5;
+	sftpfs_cache_changed(c, "/other");
+	g_assert_false(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	/* a local change to the path or a rename drops them */
+	out = sftpfs_cache_get_contents(c, "/f", &got);
+	g_assert_nonnull(out);
+	g_bytes_unref(out);
+	sftpfs_cache_renamed(c, "/g", "/f");
+	g_assert_null(sftpfs_cache_get_contents(c, "/f", &got));
+	gen = sftpfs_cache_generation(c);
+	sftpfs_cache_put_attr(c, "/f", &st, gen);
+	g_assert_true(sftpfs_cache_put_contents(c, "/f", data, &st, gen));
+	sftpfs_cache_changed(c, "/f");
+	sftpfs_cache_put_attr(c, "/f", &st, sftpfs_cache_generation(c));
+	g_assert_null(sftpfs_cache_get_contents(c, "/f", &got));
+	/* larger than a file may be: refused */
+	gen = sftpfs_cache_generation(c);
+	big = g_bytes_new_take(g_malloc0(SFTPFS_CACHE_CONTENTS_FILE_MAX + 1), SFTPFS_CACHE_CONTENTS_FILE_MAX + 1);
+	st.st_size = SFTPFS_CACHE_CONTENTS_FILE_MAX + 1;
+	sftpfs_cache_put_attr(c, "/big", &st, gen);
+	g_assert_false(sftpfs_cache_put_contents(c, "/big", big, &st, gen));
+	g_bytes_unref(big);
+	g_bytes_unref(data);
+	sftpfs_cache_free(c);
+}
+
 static void test_zero_timeout_and_null(void)
 {
 	struct sftpfs_cache *c = new_cache(0, 0, 0, 100);
@@ -470,6 +536,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cache/added-removed", test_added_removed);
 	g_test_add_func("/cache/rename", test_rename);
 	g_test_add_func("/cache/changed", test_changed);
+	g_test_add_func("/cache/contents", test_contents);
 	g_test_add_func("/cache/keep-pages", test_keep_pages);
 	g_test_add_func("/cache/zero-timeout-and-null", test_zero_timeout_and_null);
 	g_test_add_func("/cache/options", test_options);
