@@ -222,6 +222,17 @@ bool sftpfs_op_end(void)
 	return lost;
 }
 
+bool sftpfs_connected(struct sftpfs *fs)
+{
+	bool up = true;
+
+	g_mutex_lock(&fs->lock);
+	for (unsigned i = 0; i < fs->n_slots && up; i++)
+		up = fs->slots[i].cur != NULL && !sftpfs_link_dead(fs->slots[i].cur);
+	g_mutex_unlock(&fs->lock);
+	return up;
+}
+
 unsigned sftpfs_pick_slot(struct sftpfs *fs)
 {
 	unsigned s;

@@ -1039,8 +1039,10 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	GBytes *contents = NULL;
 	int r;
 
-	/* Kept from an earlier read (cache.h), or read ahead (fileahead.c). */
-	if (trail && !fs->opts->direct_io && !sftpfs_open_for_writing(fs, path))
+	/* Kept from an earlier read (cache.h), or read ahead (fileahead.c).
+	 * Not while the connection is down: the open then fails or waits
+	 * for it as any other. */
+	if (trail && !fs->opts->direct_io && !sftpfs_open_for_writing(fs, path) && sftpfs_connected(fs))
 		contents = sftpfs_cache_get_contents(fs->cache, path, &st);
 	if (trail && contents == NULL)
 		contents = sftpfs_fileahead_take(fs, path, &st);

@@ -191,6 +191,8 @@ int sftpfs_client(struct sftpfs *fs, struct sftp_client **out) MUST_CHECK;
 /* The current link of slot, as a new reference (sftpfs_link_unref). */
 int sftpfs_slot_link(struct sftpfs *fs, unsigned slot, gint64 deadline, struct sftpfs_link **out) MUST_CHECK;
 unsigned sftpfs_pick_slot(struct sftpfs *fs);
+/* Every connection is up now (no waiting, no connecting). */
+bool sftpfs_connected(struct sftpfs *fs);
 struct sftpfs_link *sftpfs_link_ref(struct sftpfs_link *l);
 void sftpfs_link_unref(struct sftpfs_link *l);
 /* Up to want extra SFTP sessions on l's connection (opened on the first
