@@ -1134,7 +1134,8 @@ static void read_part_done(void *ctx, int err, const uint8_t *data, size_t len)
 	if (err == 0 && len > p->want)
 		err = ERR_PROTOCOL; /* more than asked for */
 	if (err == 0) {
-		memcpy(p->dst, data, len);
+		if (len > 0) /* an empty DATA may come without a buffer */
+			memcpy(p->dst, data, len);
 		p->got = len;
 	}
 	g_mutex_lock(&b->lock);
