@@ -351,6 +351,38 @@ static struct sftpfs_file *file_new(struct sftpfs *fs, const char *path, uint32_
 
 static void lanes_stop_others(struct sftpfs_file *f);
 
+/*
+ * An O_APPEND open needs the file's size at the open (the append replay
+ * after a reconnect). An LSTAT of the path right behind the OPEN gives it in
+ * the same round trip: on the trail the caller armed (create's), or on one
+ * of our own (true). For a symlink, or without an answer, an FSTAT follows.
+ */
+static bool append_trail_arm(const char *remote)
+{
+	if (sftp_trail_armed()) {
+		sftp_trail_also(remote);
+		return false;
+	}
+	sftp_trail_lstat(remote, SFTP_TRAIL_OPEN);
+	return true;
+}
+
+static void append_trail_take(struct sftpfs_file *f, const char *remote, bool own, bool opened)
+{
+	const struct sftp_client *on = NULL;
+	struct sftp_attrs a = { 0 };
+	int r = own ? sftp_trail_take(&a, &on) : sftp_trail_take_also(remote, &a);
+
+	if (!own)
+		on = f->link->client; /* the caller's trail: the OPEN's client */
+	if (opened && r == 0 && on == f->link->client && (a.flags & SFTP_ATTR_SIZE) &&
+	    (a.flags & SFTP_ATTR_PERMISSIONS) && S_ISREG(a.permissions)) {
+		f->append_size = a.size;
+		f->append_size_known = true;
+	}
+	sftp_attrs_clear(&a);
+}
+
 int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const struct sftp_attrs *attrs,
 		     bool dir, struct sftpfs_file **out)
 {
@@ -369,9 +401,15 @@ int sftpfs_file_open(struct sftpfs *fs, const char *path, uint32_t pflags, const
 	if (dir) {
 		r = sftp_opendir(f->link->client, remote, &f->handle);
 	} else {
+		bool own = false;
+
+		if (pflags & SFTP_FXF_APPEND)
+			own = append_trail_arm(remote);
 		r = open_timed(f->link, remote, pflags, attrs, &f->handle);
+		if (pflags & SFTP_FXF_APPEND)
+			append_trail_take(f, remote, own, r == 0);
 	}
-	if (r == 0 && (pflags & SFTP_FXF_APPEND)) {
+	if (r == 0 && (pflags & SFTP_FXF_APPEND) && !f->append_size_known) {
 		f->append_size = file_size_of(f->link->client, &f->handle, &r);
 		f->append_size_known = r == 0;
 		r = 0;

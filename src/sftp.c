@@ -627,6 +627,11 @@ void sftp_trail_lstat(const char *path, unsigned kinds)
 	t->kinds = kinds;
 }
 
+bool sftp_trail_armed(void)
+{
+	return tls_trail.n > 0 && !tls_trail.sent;
+}
+
 void sftp_trail_also(const char *path)
 {
 	struct trail *t = &tls_trail;

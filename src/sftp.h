@@ -322,6 +322,8 @@ int sftp_users_groups_by_id(struct sftp_client *c, const uint32_t *uids, size_t 
  * attributes after the change. Always end with sftp_trail_take.
  */
 void sftp_trail_lstat(const char *path, unsigned kinds);
+/* A trail is armed on this thread and not sent yet. */
+bool sftp_trail_armed(void);
 /* Adds another path to the armed trail (at most SFTP_TRAIL_MAX in all),
  * LSTATed right after the first, same request, same client; ignored when
  * nothing is armed or the trail was already sent. */

@@ -121,3 +121,35 @@ next_request() {
 	cmp "$R/pack" "$R/pack2"
 	[ "$(stat -c %s "$R/pack")" = "$(stat -c %s "$m/pack")" ]
 }
+
+@test "an O_APPEND open takes the file's size from the LSTAT behind its OPEN: no FSTAT" {
+	local m=$TOP/m1 nc=$TOP/m3 n0
+	printf 'one\n' >"$R/alog"
+	daemon_mount "127.0.0.1:$R" "$m"
+	n0=$(log_lines)
+	echo two >>"$m/alog"
+	echo three >>"$m/anew"
+	[ "$(cat "$R/alog")" = "$(printf 'one\ntwo')" ]
+	[ "$(cat "$R/anew")" = three ]
+	# an existing file (open) and a new one (create, on create's trail)
+	next_request "^open \"$R/alog\" flags WRITE,APPEND" "$n0" | grep -q "^lstat name \"$R/alog\"$"
+	next_request "^open \"$R/anew\" flags WRITE,APPEND,CREATE" "$n0" | grep -q "^lstat name \"$R/anew\"$"
+	[ "$(requests fstat "$R/alog" "$n0")" = 0 ]
+	[ "$(requests fstat "$R/anew" "$n0")" = 0 ]
+	# without the cache the open arms its own LSTAT
+	daemon_mount "127.0.0.1:$R" "$nc" -o dir_cache=no
+	n0=$(log_lines)
+	echo four >>"$nc/alog"
+	[ "$(tail -n 1 "$R/alog")" = four ]
+	next_request "^open \"$R/alog\" flags WRITE,APPEND" "$n0" | grep -q "^lstat name \"$R/alog\"$"
+	[ "$(requests fstat "$R/alog" "$n0")" = 0 ]
+	# with follow_symlinks a symlink is opened by its own name and the
+	# LSTAT shows the link: the size comes by FSTAT
+	ln -s alog "$R/alink"
+	daemon_unmount "$nc"
+	daemon_mount "127.0.0.1:$R" "$nc" -o follow_symlinks
+	n0=$(log_lines)
+	echo five >>"$nc/alink"
+	[ "$(tail -n 1 "$R/alog")" = five ]
+	[ "$(requests fstat "$R/alink" "$n0")" = 1 ]
+}
