@@ -1022,7 +1022,8 @@ static void shadow_keep(struct sftpfs_file *f)
 		return;
 	path = sftpfs_file_path(f);
 	data = g_byte_array_free_to_bytes(shadow);
-	if ((uint64_t)st.st_size == g_bytes_get_size(data) && !sftpfs_open_for_writing(f->fs, path))
+	/* The cache checks the bytes against st (size) and gen. */
+	if (!sftpfs_open_for_writing(f->fs, path))
 		(void)sftpfs_cache_put_contents(f->fs->cache, path, data, &st, gen);
 	g_bytes_unref(data);
 }

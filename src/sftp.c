@@ -510,6 +510,12 @@ static uint8_t pkt_type(const struct buf *pkt)
  * unless nowait. On failure req is not in the table (and, for async, its
  * callback will not run); on success it is owned by the table until completed.
  */
+/* bytes more fit in a window of max bytes of which used are taken. */
+static bool window_fits(size_t used, size_t max, size_t bytes)
+{
+	return used <= max && max - used >= bytes;
+}
+
 static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, bool nowait)
 {
 	uint32_t id;
@@ -524,13 +530,11 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 			g_mutex_unlock(&c->lock);
 			return r;
 		}
-		/* A request bigger than the byte window alone still goes when nothing else is in flight. */
+		/* A request bigger than a byte window alone still goes when nothing else is in it. */
 		if (c->in_flight < c->max_requests &&
-		    (c->in_flight == 0 ||
-		     (c->bytes_in_flight <= c->max_bytes && c->max_bytes - c->bytes_in_flight >= req->bytes)) &&
+		    (c->in_flight == 0 || window_fits(c->bytes_in_flight, c->max_bytes, req->bytes)) &&
 		    (!req->sends || c->max_write_bytes == 0 || c->write_bytes_in_flight == 0 ||
-		     (c->write_bytes_in_flight <= c->max_write_bytes &&
-		      c->max_write_bytes - c->write_bytes_in_flight >= req->bytes)))
+		     window_fits(c->write_bytes_in_flight, c->max_write_bytes, req->bytes)))
 			break;
 		if (nowait) {
 			g_mutex_unlock(&c->lock);
