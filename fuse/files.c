@@ -95,7 +95,16 @@ struct wb_write {
 	uint8_t *data;
 	bool sent;     /* on the current handle, answer pending */
 	unsigned lane; /* which lane it went on (wb_lanes) */
+	/* An FSETSTAT queued behind the writes (len 0, lane 0): attrs. */
+	bool setstat;
+	struct sftp_attrs attrs;
 };
+
+static void wb_free(struct wb_write *w)
+{
+	g_free(w->data);
+	g_free(w);
+}
 
 /* One WRITE request in flight; freed by its callback. */
 struct wb_send {
@@ -244,10 +253,8 @@ static void file_unref(struct sftpfs_file *f)
 
 	if (f == NULL || !g_atomic_int_dec_and_test(&f->refs))
 		return;
-	while ((w = g_queue_pop_head(&f->writes)) != NULL) {
-		g_free(w->data);
-		g_free(w);
-	}
+	while ((w = g_queue_pop_head(&f->writes)) != NULL)
+		wb_free(w);
 	readahead_free(f->ra); /* before the link: it waits for READ callbacks */
 	g_free(f->lanes);
 	if (f->contents != NULL)
@@ -535,8 +542,7 @@ static void write_done(void *ctx, int err)
 			g_queue_remove(&f->writes, w);
 			f->write_bytes -= w->len;
 			freed = w->len;
-			g_free(w->data);
-			g_free(w);
+			wb_free(w);
 		} else {
 			w->sent = false; /* sent again on the reopened handle */
 			if (ws->lane != 0 && f->lanes != NULL)
@@ -568,7 +574,10 @@ static int send_write(struct sftpfs_file *f, unsigned lane, struct sftp_client *
 		f->lanes->written[lane] = true;
 	f->in_flight++;
 	g_mutex_unlock(&f->lock);
-	r = sftp_write_async(c, h, w->offset, w->data, w->len, 0, write_done, ws);
+	if (w->setstat)
+		r = sftp_fsetstat_async(c, h, &w->attrs, 0, write_done, ws);
+	else
+		r = sftp_write_async(c, h, w->offset, w->data, w->len, 0, write_done, ws);
 	if (r != 0) {
 		/* Not queued: the callback will not run. Lost with the
 		 * connection, w waits for the reopen; otherwise it fails. */
@@ -583,8 +592,7 @@ static int send_write(struct sftpfs_file *f, unsigned lane, struct sftp_client *
 			g_queue_remove(&f->writes, w);
 			f->write_bytes -= w->len;
 			freed = w->len;
-			g_free(w->data);
-			g_free(w);
+			wb_free(w);
 		} else if (lane != 0 && f->lanes != NULL) {
 			/* A lane that died with nothing in flight has no
 			 * callback to tell: this is how we learn it. */
@@ -604,14 +612,15 @@ static void drop_writes_locked(struct sftpfs_file *f, int err)
 {
 	struct wb_write *w;
 	size_t freed = 0;
+	bool any = false;
 
 	while ((w = g_queue_pop_head(&f->writes)) != NULL) {
 		freed += w->len;
-		g_free(w->data);
-		g_free(w);
+		any = true;
+		wb_free(w);
 	}
 	f->write_bytes = 0;
-	if (f->write_err == 0 && freed > 0)
+	if (f->write_err == 0 && any)
 		f->write_err = err;
 	g_cond_broadcast(&f->cond);
 	if (freed > 0)
@@ -688,8 +697,7 @@ static int append_settle_locked(struct sftpfs_file *f, struct sftp_client *c, co
 			struct wb_write *w = g_queue_pop_head(&f->writes);
 			f->write_bytes -= w->len;
 			wb_account(-(gint64)w->len);
-			g_free(w->data);
-			g_free(w);
+			wb_free(w);
 		}
 		log_info(LOG_CAT_GENERAL, "%s: %u appended writes had landed before the connection was lost", remote,
 			 landed);
@@ -886,6 +894,15 @@ static int take_write_err(struct sftpfs_file *f)
 	return r;
 }
 
+/* More than limit bytes queued; for 0, any record (an FSETSTAT has no
+ * bytes) or anything in flight. */
+static bool queue_over_locked(struct sftpfs_file *f, size_t limit)
+{
+	if (limit > 0)
+		return f->write_bytes > limit;
+	return f->in_flight > 0 || !g_queue_is_empty(&f->writes);
+}
+
 /* Waits until the queue holds at most limit bytes (0: empty and nothing in
  * flight), reopening and resending whenever the link dies. */
 static int wait_queue(struct sftpfs_file *f, size_t limit)
@@ -897,13 +914,12 @@ static int wait_queue(struct sftpfs_file *f, size_t limit)
 		bool dead;
 
 		g_mutex_lock(&f->lock);
-		while (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) {
+		while (queue_over_locked(f, limit)) {
 			if (sftpfs_link_dead(f->link) || lanes_broken_locked(f))
 				break;
 			g_cond_wait_until(&f->cond, &f->lock, g_get_monotonic_time() + WB_RECHECK_US);
 		}
-		dead = (f->write_bytes > limit || (limit == 0 && f->in_flight > 0)) &&
-		       (sftpfs_link_dead(f->link) || lanes_broken_locked(f));
+		dead = queue_over_locked(f, limit) && (sftpfs_link_dead(f->link) || lanes_broken_locked(f));
 		g_mutex_unlock(&f->lock);
 		if (!dead)
 			return 0;
@@ -1120,7 +1136,9 @@ static int lane_pick_locked(struct sftpfs_file *f, const struct wb_write *w)
 		for (GList *l = f->writes.head; l != NULL; l = l->next) {
 			const struct wb_write *q = l->data;
 
-			if (!q->sent || q->offset >= w->offset + w->len || w->offset >= q->offset + q->len)
+			/* An FSETSTAT (lane 0) must land before any later write. */
+			if (!q->sent || (!q->setstat && (q->offset >= w->offset + w->len ||
+							 w->offset >= q->offset + q->len)))
 				continue;
 			if (other >= 0 && (unsigned)other != q->lane)
 				mixed = true;
@@ -1168,6 +1186,16 @@ static int lanes_each(struct sftpfs_file *f, int (*run)(struct lane_job *j), boo
 	return r;
 }
 
+/* A write up to end: the size grows to it, the server sets the mtime. */
+static void known_write_locked(struct sftpfs_file *f, uint64_t end)
+{
+	if (!f->known)
+		return;
+	if (end > f->known_a.size)
+		f->known_a.size = end;
+	f->known_mtime = false;
+}
+
 int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, size_t len)
 {
 	const struct sftpfs_opts *o = f->fs->opts;
@@ -1204,6 +1232,7 @@ int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, 
 		w->seq = f->next_seq++;
 		g_queue_push_tail(&f->writes, w);
 		f->write_bytes += w->len;
+		known_write_locked(f, w->offset + w->len);
 		if (f->lanes != NULL && f->lanes->opened > 1)
 			lane = lane_pick_locked(f, w);
 		c = lane > 0 ? f->lanes->client[lane] : f->link->client;
@@ -1445,7 +1474,9 @@ bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *at
 	return known;
 }
 
-void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path)
+/* The writers of path forget their known attributes, and with atime their
+ * creation atime too. */
+static void forget(struct sftpfs *fs, const char *path, bool atime)
 {
 	GPtrArray *busy = writers_of(fs, path);
 
@@ -1453,10 +1484,17 @@ void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path)
 		struct sftpfs_file *f = g_ptr_array_index(busy, i);
 
 		g_mutex_lock(&f->lock);
-		f->atime_known = false;
+		if (atime)
+			f->atime_known = false;
+		f->known = false;
 		g_mutex_unlock(&f->lock);
 	}
 	files_free(busy);
+}
+
+void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path)
+{
+	forget(fs, path, true);
 }
 
 /* For pipeline.c: true when the files open for writing on path have no
@@ -1471,4 +1509,172 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
 		ok = file_settled(g_ptr_array_index(busy, i), c, &now);
 	files_free(busy);
 	return ok && now == stamp;
+}
+
+/*
+ * Attribute changes behind the writes. tar extracts each file with open
+ * (O_CREAT|O_EXCL), write, futimens, fchown and fchmod (the last two as root),
+ * close; git and cp -p similarly. Each change by path waits for its answer,
+ * so a file cost one round trip per call. For a file this open created, the
+ * server cannot refuse these changes to its owner: explicit times, a mode
+ * without the set-group-ID bit (which a server silently drops for a group
+ * the owner is not in), an owner and group kept as they are, and any of them
+ * when the owner is root. Such a change is queued on the file's write queue
+ * as an FSETSTAT on its handle, right behind its writes (the server applies
+ * requests on one channel in order; it never goes on a write lane, and later
+ * writes do not overtake it), and returns at once. Like a write, it stays
+ * queued until answered, is sent again after a reconnect (the same FSETSTAT
+ * twice sets the same attributes), and a failure is latched and reported at
+ * flush, fsync or close, which wait for it (close-to-open). The file knows
+ * the attributes the server will have: the create's trailing LSTAT, its
+ * writes (size; the mtime is the server's then, unknown until set again) and
+ * the changes; getattr answers from them within a second of the LSTAT while
+ * it is the only descriptor writing the path. Any other change to the path
+ * through the mount (a setattr made directly, truncate, a copy into it, a
+ * read moving the atime) voids them.
+ */
+
+#define KNOWN_FRESH_US (1000 * 1000)
+
+/* a's attributes without its extended pairs. */
+static void copy_scalars(struct sftp_attrs *dst, const struct sftp_attrs *a)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->flags = a->flags & (SFTP_ATTR_SIZE | SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME);
+	dst->size = a->size;
+	dst->uid = a->uid;
+	dst->gid = a->gid;
+	dst->permissions = a->permissions;
+	dst->atime = a->atime;
+	dst->mtime = a->mtime;
+}
+
+void sftpfs_file_known_init(struct sftpfs_file *f, const struct sftp_attrs *a)
+{
+	const uint32_t all = SFTP_ATTR_SIZE | SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME;
+
+	if ((f->pflags & (SFTP_FXF_CREAT | SFTP_FXF_EXCL)) != (SFTP_FXF_CREAT | SFTP_FXF_EXCL) ||
+	    (a->flags & all) != all || !S_ISREG(a->permissions))
+		return;
+	g_mutex_lock(&f->lock);
+	if (f->next_seq == 0) { /* nothing written yet */
+		copy_scalars(&f->known_a, a);
+		f->known = true;
+		f->known_mtime = true;
+		f->known_since = g_get_monotonic_time();
+	}
+	g_mutex_unlock(&f->lock);
+}
+
+/* The server cannot refuse a to the owner of the file k describes. */
+static bool certain(const struct sftp_attrs *k, const struct sftp_attrs *a)
+{
+	bool root = k->uid == 0;
+
+	if (a->flags & ~(uint32_t)(SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME) || a->ext_count > 0)
+		return false;
+	if ((a->flags & SFTP_ATTR_UIDGID) && !root && (a->uid != k->uid || a->gid != k->gid))
+		return false;
+	if ((a->flags & SFTP_ATTR_PERMISSIONS) && !root && (a->permissions & S_ISGID))
+		return false;
+	return true;
+}
+
+/* f's known attributes still answer (f->lock held). */
+static bool known_usable_locked(const struct sftpfs_file *f)
+{
+	return f->known && f->write_err == 0 && f->stale == 0 &&
+	       g_get_monotonic_time() - f->known_since < KNOWN_FRESH_US;
+}
+
+/* The one file open for writing on path, as a reference; NULL if none or more. */
+static struct sftpfs_file *only_writer(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	struct sftpfs_file *f = NULL;
+
+	if (busy != NULL && busy->len == 1)
+		f = file_ref(g_ptr_array_index(busy, 0));
+	files_free(busy);
+	return f;
+}
+
+bool sftpfs_files_setattr_behind(struct sftpfs *fs, const char *path, const struct sftp_attrs *a)
+{
+	struct sftpfs_file *f = only_writer(fs, path);
+	struct wb_write *w;
+	struct sftp_client *c;
+	struct sftp_handle h;
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	if (fs->opts->sshfs_sync || (f->pflags & SFTP_FXF_APPEND)) {
+		file_unref(f);
+		return false;
+	}
+	g_mutex_lock(&f->io_lock);
+	g_mutex_lock(&f->lock);
+	ok = known_usable_locked(f) && f->lanes == NULL && f->link != NULL && !sftpfs_link_dead(f->link) &&
+	     certain(&f->known_a, a);
+	if (!ok) {
+		g_mutex_unlock(&f->lock);
+		g_mutex_unlock(&f->io_lock);
+		file_unref(f);
+		return false;
+	}
+	w = g_malloc0(sizeof(*w));
+	w->setstat = true;
+	copy_scalars(&w->attrs, a);
+	w->seq = f->next_seq++;
+	g_queue_push_tail(&f->writes, w);
+	if (a->flags & SFTP_ATTR_UIDGID) {
+		f->known_a.uid = a->uid;
+		f->known_a.gid = a->gid;
+	}
+	if (a->flags & SFTP_ATTR_PERMISSIONS)
+		f->known_a.permissions = (f->known_a.permissions & S_IFMT) | (a->permissions & 07777);
+	if (a->flags & SFTP_ATTR_ACMODTIME) {
+		f->known_a.atime = a->atime;
+		f->known_a.mtime = a->mtime;
+		f->known_mtime = true;
+		f->atime = a->atime; /* for a later utimens that keeps it */
+	}
+	c = f->link->client;
+	h = f->handle;
+	g_mutex_unlock(&f->lock);
+	/* Lost with the link: it stays queued for the reopen; refused at
+	 * once: latched, reported at close. */
+	(void)send_write(f, 0, c, &h, w);
+	g_mutex_unlock(&f->io_lock);
+	file_unref(f);
+	return true;
+}
+
+static bool file_known_stat(struct sftpfs_file *f, struct stat *st)
+{
+	struct sftp_attrs a;
+	bool ok;
+
+	g_mutex_lock(&f->lock);
+	ok = known_usable_locked(f) && f->known_mtime;
+	a = f->known_a;
+	g_mutex_unlock(&f->lock);
+	if (ok)
+		sftpfs_attrs_to_stat(f->fs, &a, st);
+	return ok;
+}
+
+bool sftpfs_files_known_stat(struct sftpfs *fs, const char *path, struct stat *st)
+{
+	struct sftpfs_file *f = only_writer(fs, path);
+	bool ok = f != NULL && file_known_stat(f, st);
+
+	file_unref(f);
+	return ok;
+}
+
+void sftpfs_files_forget_known(struct sftpfs *fs, const char *path)
+{
+	forget(fs, path, false);
 }

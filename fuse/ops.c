@@ -114,6 +114,14 @@ static void void_contents(struct sftpfs_file *f)
 	sftpfs_files_void_contents(f->fs, path);
 }
 
+/* f changed other than by its own writes: its known attributes are void. */
+static void forget_known(struct sftpfs_file *f)
+{
+	g_autofree char *path = sftpfs_file_path(f);
+
+	sftpfs_files_forget_known(f->fs, path);
+}
+
 /* f's contents or attributes changed (cache.h; the cache lock is a leaf). */
 static void invalidate_file(struct sftpfs_file *f)
 {
@@ -214,6 +222,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return 0; /* libfuse's lookup right after create (pipeline.c) */
 	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
 		return 0; /* libfuse's getattr right after a setattr (pipeline.c) */
+	/* A file this mount created and is writing (files.c). */
+	if (f != NULL && (f->pflags & SFTP_FXF_WRITE) && !f->is_dir) {
+		g_autofree char *own = sftpfs_file_path(f);
+
+		if (sftpfs_files_known_stat(fs, own, st))
+			return 0;
+	} else if (f == NULL && path != NULL && sftpfs_files_known_stat(fs, path, st)) {
+		return 0;
+	}
 
 	/* A file read ahead: the attributes it was opened with, as its data. */
 	if (f != NULL && sftpfs_file_contents_stat(f, st))
@@ -738,12 +755,21 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	int r;
 
 	fi = real_fi(fi, &path);
+	/* On a file this mount is writing: behind its writes (files.c). */
+	if (by_path && path != NULL && !(a->flags & SFTP_ATTR_SIZE) && sftpfs_files_setattr_behind(fs, path, a)) {
+		sftpfs_cache_changed(fs->cache, path);
+		return 0;
+	}
+	if (path == NULL && fi != NULL && fi->fh != 0)
+		path = fpath = sftpfs_file_path(file_of(fi));
+	/* Made here: what the writers knew of the attributes is void. */
+	sftpfs_files_forget_known(fs, path);
+	if (a->flags & SFTP_ATTR_ACMODTIME)
+		sftpfs_files_forget_atime(fs, path);
 	if (by_path)
 		sftpfs_trail_arm(fs, path, SFTP_TRAIL_SETSTAT);
 	r = setattrs_remote(path, fi, a);
 
-	if (path == NULL && fi != NULL && fi->fh != 0)
-		path = fpath = sftpfs_file_path(file_of(fi));
 	if (a->flags & SFTP_ATTR_SIZE)
 		sftpfs_files_void_contents(fs, path);
 	sftpfs_cache_changed(fs->cache, path);
@@ -1278,10 +1304,18 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	int r = sftpfs_file_drain(file_of(fi));
 
 	(void)path;
-	if (file_of(fi)->pflags & SFTP_FXF_WRITE)
+	if (file_of(fi)->pflags & SFTP_FXF_WRITE) {
 		invalidate_file(file_of(fi)); /* attributes cached while writes were pending */
-	else
+		/* A refused write or change behind the writes: the kernel
+		 * holds attributes that counted on it (files.c). */
+		if (r != 0) {
+			g_autofree char *own = sftpfs_file_path(file_of(fi));
+
+			(void)fuse_invalidate_path(fuse_get_context()->fuse, own);
+		}
+	} else {
 		shadow_keep(file_of(fi));
+	}
 	return neg(r);
 }
 
@@ -1377,6 +1411,7 @@ static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi
 		return 0;
 	r = sftp_copy_data(cin, &hin, (uint64_t)off_in, n, &hout, (uint64_t)off_out);
 	void_contents(out);
+	forget_known(out);
 	invalidate_file(out);
 	return r != 0 ? neg(r) : (ssize_t)n;
 }

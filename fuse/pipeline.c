@@ -98,8 +98,10 @@ void sftpfs_trail_arm(struct sftpfs *fs, const char *path, unsigned kinds)
 	sftp_trail_lstat(remote, kinds);
 }
 
-/* The trailing LSTAT's attributes as the mount shows them; false if none. */
-static bool take(struct sftpfs *fs, struct stat *st, const struct sftp_client **client)
+/* The trailing LSTAT's attributes as the mount shows them (and as the
+ * server sent them, into raw if not NULL: the caller clears it); false if
+ * none. */
+static bool take_raw(struct sftpfs *fs, struct stat *st, const struct sftp_client **client, struct sftp_attrs *raw)
 {
 	struct sftp_attrs a = { 0 };
 	bool ok;
@@ -109,8 +111,16 @@ static bool take(struct sftpfs *fs, struct stat *st, const struct sftp_client **
 	ok = sftp_trail_take(&a, client) == 0 && (a.flags & SFTP_ATTR_PERMISSIONS) != 0;
 	if (ok)
 		sftpfs_attrs_to_stat(fs, &a, st);
-	sftp_attrs_clear(&a);
+	if (ok && raw != NULL)
+		*raw = a;
+	else
+		sftp_attrs_clear(&a);
 	return ok;
+}
+
+static bool take(struct sftpfs *fs, struct stat *st, const struct sftp_client **client)
+{
+	return take_raw(fs, st, client, NULL);
 }
 
 void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen, unsigned changes)
@@ -143,15 +153,20 @@ void sftpfs_trail_store(struct sftpfs *fs, const char *path, int r, uint64_t gen
 
 void sftpfs_trail_created(struct sftpfs *fs, struct sftpfs_file *f, int r)
 {
+	struct sftp_attrs raw = { 0 };
 	struct stat st;
 
 	memset(&tls_created, 0, sizeof(tls_created));
-	if (!take(fs, &st, NULL) || r != 0 || f == NULL)
+	if (!take_raw(fs, &st, NULL, &raw) || r != 0 || f == NULL) {
+		sftp_attrs_clear(&raw);
 		return;
+	}
 	g_mutex_lock(&f->lock);
 	f->atime_known = true;
 	f->atime = st.st_atime;
 	g_mutex_unlock(&f->lock);
+	sftpfs_file_known_init(f, &raw);
+	sftp_attrs_clear(&raw);
 	tls_created.f = f;
 	tls_created.when = g_get_monotonic_time();
 	tls_created.st = st;

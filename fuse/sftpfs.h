@@ -174,6 +174,15 @@ struct sftpfs_file {
 	bool shadow_whole;
 	struct stat shadow_st;
 	uint64_t shadow_gen;
+	/* A file this open created (O_EXCL): its attributes as the server will
+	 * have them once the queue is through (files.c, "Attribute changes
+	 * behind the writes"): the trailing LSTAT of its create, then its
+	 * writes (size) and the changes queued behind them. known_mtime: no
+	 * write since the mtime was last set. Protected by lock. */
+	bool known;
+	bool known_mtime;
+	gint64 known_since; /* monotonic us of the LSTAT */
+	struct sftp_attrs known_a; /* size, uid/gid, permissions, times only */
 };
 
 /* The mount of the calling FUSE operation. */
@@ -327,8 +336,22 @@ bool sftpfs_files_sent_on(struct sftpfs *fs, const char *path, const struct sftp
 /* The atime a file open for writing on path had when this mount created it
  * (false if unknown, or read since). */
 bool sftpfs_files_created_atime(struct sftpfs *fs, const char *path, int64_t *atime);
-/* path was read: the atimes above may be stale. */
+/* path was read: the atimes above may be stale (and the attributes below). */
 void sftpfs_files_forget_atime(struct sftpfs *fs, const char *path);
+/* Attribute changes behind the writes (files.c). The create's attributes of
+ * f (the trailing LSTAT); kept only if the open created the file. */
+void sftpfs_file_known_init(struct sftpfs_file *f, const struct sftp_attrs *a);
+/* The only file open for writing on path knows its attributes, and a is a
+ * change the server cannot refuse its owner: queued behind its writes as an
+ * FSETSTAT (a failure is reported like a failed write, at flush or close);
+ * true. False: nothing done, the caller makes the change itself. */
+bool sftpfs_files_setattr_behind(struct sftpfs *fs, const char *path, const struct sftp_attrs *a);
+/* The attributes the only file open for writing on path will have on the
+ * server, if known: false otherwise. */
+bool sftpfs_files_known_stat(struct sftpfs *fs, const char *path, struct stat *st);
+/* A change to path's attributes or size that was not queued behind: what
+ * its writers knew is void. */
+void sftpfs_files_forget_known(struct sftpfs *fs, const char *path);
 bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, const struct sftp_client *c);
 /* ops.c */
 /*

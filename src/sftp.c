@@ -1568,6 +1568,31 @@ int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t
 	return async_submit(c, pkt, req, flags);
 }
 
+int sftp_fsetstat_async(struct sftp_client *c, const struct sftp_handle *h, const struct sftp_attrs *a, unsigned flags,
+                        sftp_status_cb cb, void *ctx)
+{
+	struct sftp_req *req;
+	struct buf *pkt;
+	int r;
+
+	if (cb == NULL)
+		return ERR_INVALID_ARGUMENT;
+	if ((pkt = sftp_pkt_new(SSH_FXP_FSETSTAT)) == NULL)
+		return ERR_ALLOC_FAIL;
+	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = sftp_attrs_encode(pkt, a)) != 0) {
+		buf_free(pkt);
+		return r;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		buf_free(pkt);
+		return ERR_ALLOC_FAIL;
+	}
+	req->type = SSH_FXP_FSETSTAT;
+	req->status_cb = cb;
+	req->ctx = ctx;
+	return async_submit(c, pkt, req, flags);
+}
+
 int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data,
                      size_t len, unsigned flags, sftp_status_cb cb, void *ctx)
 {

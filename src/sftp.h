@@ -361,4 +361,9 @@ int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t
 int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data,
                      size_t len, unsigned flags, sftp_status_cb cb, void *ctx) MUST_CHECK;
 
+/* Queue one FSETSTAT (the attribute changes of a file open for writing, sent
+ * behind its WRITEs: fuse/files.c). Same calling rules as sftp_read_async. */
+int sftp_fsetstat_async(struct sftp_client *c, const struct sftp_handle *h, const struct sftp_attrs *a, unsigned flags,
+                        sftp_status_cb cb, void *ctx) MUST_CHECK;
+
 #endif

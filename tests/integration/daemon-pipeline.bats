@@ -153,3 +153,69 @@ next_request() {
 	[ "$(tail -n 1 "$R/alog")" = five ]
 	[ "$(requests fstat "$R/alink" "$n0")" = 1 ]
 }
+
+# FSETSTATs logged for path since line $2: sftp-server logs the handle's
+# request, then the path it set.
+fsetstats() {
+	tail -n +"$(($2 + 1))" "$SLOG" | tr -d '\r' | grep -B1 "^set \"$1\" " | grep -c 'fsetstat handle' || true
+}
+
+@test "tar as root: futimens, fchown and fchmod of the file it created go behind its write; close waits for them" {
+	local m=$TOP/m1 n0 out
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir -p "$m/tr"
+	n0=$(log_lines)
+	out=$(fsop create-setattrs "$m/tr/f" abc 1600000000 644 0 0)
+	# every call succeeded, and fstat shows the file as the server has it
+	[ "$out" = "OK OK OK 3 644 1600000000 0 0 OK" ]
+	[ "$(stat -c '%s %a %Y %u %g' "$R/tr/f")" = "3 644 1600000000 0 0" ]
+	# the three changes are FSETSTATs on the file's handle; no lookup
+	# or SETSTAT by path came with them (the kernel's getattr before
+	# fchown and libfuse's after each change were answered here)
+	[ "$(fsetstats "$R/tr/f" "$n0")" = 3 ]
+	[ "$(requests lsetstat "$R/tr/f" "$n0")" = 0 ]
+	[ "$(requests setstat "$R/tr/f" "$n0")" = 0 ]
+	# the LSTAT behind its OPEN only (the lookup of the new name: this
+	# mount created the directory, its listing is known)
+	[ "$(requests lstat "$R/tr/f" "$n0")" = 1 ]
+	[ "$(next_request "^open \"$R/tr/f\"" "$n0")" = "lstat name \"$R/tr/f\"" ]
+	# a mode with the set-group-ID bit is kept too as root (the server
+	# cannot refuse it), and the mount shows what the server has after close
+	out=$(fsop create-setattrs "$m/tr/g" abcd 1600000001 2750 0 0)
+	[ "$out" = "OK OK OK 4 2750 1600000001 0 0 OK" ]
+	[ "$(stat -c '%s %a %Y' "$R/tr/g")" = "4 2750 1600000001" ]
+	[ "$(stat -c '%s %a %Y' "$m/tr/g")" = "4 2750 1600000001" ]
+	# -o sshfs_sync: every change waits for its answer, by path
+	daemon_unmount "$m"
+	daemon_mount "127.0.0.1:$R" "$m" -o sshfs_sync
+	n0=$(log_lines)
+	out=$(fsop create-setattrs "$m/tr/s" abc 1600000000 644 0 0)
+	[ "$out" = "OK OK OK 3 644 1600000000 0 0 OK" ]
+	[ "$(fsetstats "$R/tr/s" "$n0")" = 0 ]
+	[ "$(tail -n +"$((n0 + 1))" "$SLOG" | tr -d '\r' | grep -c "^set \"$R/tr/s\" ")" = 3 ]
+}
+
+@test "a change behind the writes that the server refuses fails the close, and nothing else" {
+	local m=$TOP/m1 out
+	command -v chattr >/dev/null || { echo "chattr (e2fsprogs) is needed" >&2; return 1; }
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir -p "$m/ti"
+	# the server's file becomes immutable after the write landed (fsync):
+	# futimens returns at once and the refusal (SFTP's PERMISSION_DENIED:
+	# EACCES) comes at close. Once it is in (on loopback, maybe before
+	# fchown or fchmod), the next changes are made directly and fail
+	# themselves; close reports the first failure in any case.
+	out=$(fsop create-setattrs "$m/ti/f" abc 1600000000 644 0 0 "chattr +i '$R/ti/f'")
+	chattr -i "$R/ti/f"
+	echo "$out"
+	[[ "$out" =~ ^OK\ (OK|EACCES)\ (OK|EACCES)\ 3\ (644|600)\ [0-9]+\ 0\ 0\ EACCES$ ]]
+	# the server kept its own: mode and mtime unchanged, data written
+	[ "$(stat -c '%s %a' "$R/ti/f")" = "3 600" ]
+	[ "$(stat -c %Y "$R/ti/f")" != 1600000000 ]
+	[ "$(cat "$R/ti/f")" = abc ]
+	# the mount shows the server's attributes after the failed close
+	[ "$(stat -c '%s %a' "$m/ti/f")" = "3 600" ]
+	# and the next file is unaffected
+	out=$(fsop create-setattrs "$m/ti/g" abc 1600000000 644 0 0)
+	[ "$out" = "OK OK OK 3 644 1600000000 0 0 OK" ]
+}

@@ -23,6 +23,12 @@
  *                                   file (through a second descriptor) before the futimens
  *   fsop create-write-fstat PATH SIZE git checkout's: O_CREAT|O_EXCL, write
  *                                   SIZE bytes, fstat (its size is printed), close
+ *   fsop create-setattrs PATH TEXT MTIME MODE UID GID [HOOK]  tar's sequence as
+ *                                   root: O_CREAT|O_EXCL (0600), write, fsync, HOOK
+ *                                   (a shell command), futimens(UTIME_OMIT, MTIME),
+ *                                   fchown, fchmod (octal MODE), fstat, close; prints
+ *                                   each call's result, then "size mode mtime uid gid"
+ *                                   from the fstat, then close's result
  *   fsop read-size PATH             open read-only, fstat (size printed), read, close
  *   fsop write-read-back PATH COUNT index-pack's pattern: COUNT unaligned
  *                                   appends through one descriptor, each read
@@ -322,6 +328,31 @@ int main(int argc, char **argv)
 		}
 		if (futimens(fd, ts) != 0)
 			return report(-1);
+		return report(close(fd));
+	}
+	if (strcmp(op, "create-setattrs") == 0 && argc >= 8) {
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)number(argv[4]) } };
+		size_t len = strlen(argv[3]);
+		struct stat st;
+
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return report(fd);
+		if (write(fd, argv[3], len) != (ssize_t)len || fsync(fd) != 0)
+			return report(-1);
+		if (argc >= 9 && system(argv[8]) != 0) {
+			printf("hook failed\n");
+			return 0;
+		}
+		printf("%s ", futimens(fd, ts) == 0 ? "OK" : strerrorname_np(errno));
+		printf("%s ", fchown(fd, (uid_t)number(argv[6]), (gid_t)number(argv[7])) == 0 ? "OK" :
+										     strerrorname_np(errno));
+		printf("%s ", fchmod(fd, (mode_t)strtol(argv[5], NULL, 8)) == 0 ? "OK" : strerrorname_np(errno));
+		if (fstat(fd, &st) != 0)
+			return report(-1);
+		printf("%lld %o %lld %u %u ", (long long)st.st_size, (unsigned)(st.st_mode & 07777),
+		       (long long)st.st_mtime, (unsigned)st.st_uid, (unsigned)st.st_gid);
+		fflush(stdout);
 		return report(close(fd));
 	}
 	if (strcmp(op, "create-write-fstat") == 0 && argc >= 4) {

@@ -1861,6 +1861,65 @@ static void test_write_window(void)
 	buf_free(ok);
 }
 
+/* FSETSTAT behind writes: the request carries the handle and the attributes,
+ * a STATUS completes it with the server's error, a bad reply is a protocol error. */
+static void test_fsetstat_async(void)
+{
+	struct fake f;
+	struct sftp_handle h;
+	struct one_result o = {0};
+	struct sftp_attrs a = {.flags = SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME,
+			       .permissions = 0644,
+			       .atime = 11,
+			       .mtime = 1700000000};
+	struct buf *perm = buf_new(0), *body;
+	const uint8_t *hs;
+	uint8_t skip[9];
+	size_t hlen;
+	uint32_t flags, v;
+	uint8_t type;
+	uint32_t id;
+	GBytes *b;
+
+	g_assert_cmpint(buf_put_u32(perm, SFTP_FX_PERMISSION_DENIED), ==, 0);
+	fake_start_v3(&f);
+	g_assert_cmpint(sftp_handle_adopt(f.c, "h7", 2, &h), ==, 0);
+	g_assert_cmpint(sftp_fsetstat_async(f.c, &h, &a, 0, NULL, &o), ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(sftp_fsetstat_async(f.c, &h, &a, 0, count_status_cb, &o), ==, 0);
+	b = fake_pop(&f, &type, &id);
+	g_assert_cmpuint(type, ==, SSH_FXP_FSETSTAT);
+	body = buf_from(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	/* length, type, id (checked by fake_pop); string handle, ATTRS */
+	g_assert_cmpint(buf_get(body, skip, 9), ==, 0);
+	g_assert_cmpint(buf_get_string_direct(body, &hs, &hlen), ==, 0);
+	g_assert_cmpuint(hlen, ==, 2);
+	g_assert_cmpint(memcmp(hs, "h7", 2), ==, 0);
+	g_assert_cmpint(buf_get_u32(body, &flags), ==, 0);
+	g_assert_cmpuint(flags, ==, SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME);
+	g_assert_cmpint(buf_get_u32(body, &v), ==, 0);
+	g_assert_cmpuint(v, ==, 0644);
+	g_assert_cmpint(buf_get_u32(body, &v), ==, 0);
+	g_assert_cmpuint(v, ==, 11);
+	g_assert_cmpint(buf_get_u32(body, &v), ==, 0);
+	g_assert_cmpuint(v, ==, 1700000000);
+	g_assert_cmpuint(buf_len(body), ==, 0);
+	buf_free(body);
+	g_bytes_unref(b);
+	g_assert_cmpuint(o.calls, ==, 0);
+	g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &id, buf_peek(perm), buf_len(perm)), ==, 0);
+	g_assert_cmpuint(o.calls, ==, 1);
+	g_assert_cmpint(o.err, ==, ERR_PERMISSION_DENIED);
+	/* Anything but a STATUS: a protocol error, once. */
+	g_assert_cmpint(sftp_fsetstat_async(f.c, &h, &a, 0, count_status_cb, &o), ==, 0);
+	g_bytes_unref(fake_pop(&f, &type, &id));
+	(void)fake_reply(&f, SSH_FXP_HANDLE, &id, buf_peek(perm), buf_len(perm));
+	g_assert_cmpuint(o.calls, ==, 2);
+	g_assert_cmpint(o.err, ==, ERR_PROTOCOL);
+	fake_free(&f);
+	g_assert_cmpuint(o.calls, ==, 2);
+	buf_free(perm);
+}
+
 /* The fd driver with two pipes (sshfs -o passive style) against a real server. */
 static void test_pipe_fds(void)
 {
@@ -2112,6 +2171,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/hostile/async", test_hostile_async);
 	g_test_add_func("/sftp/scripted/window", test_window);
 	g_test_add_func("/sftp/scripted/write-window", test_write_window);
+	g_test_add_func("/sftp/scripted/fsetstat-async", test_fsetstat_async);
 	g_test_add_func("/sftp/scripted/shutdown-callback", test_shutdown_callback);
 	g_test_add_func("/sftp/pipe/fds", test_pipe_fds);
 	g_test_add_func("/sftp/pipe/wedged-peer", test_pipe_wedged_peer);
