@@ -696,6 +696,8 @@ static int op_link(const char *from, const char *to)
 	if (r == 0) {
 		sftpfs_cache_added(fs->cache, to, false);
 		sftpfs_cache_changed(fs->cache, from); /* its link count */
+		/* changes by the new name bypass from's writers */
+		sftpfs_files_forget_known(fs, from);
 	}
 	/* two cache changes: the new name, and from's link count */
 	sftpfs_trail_store_dirs(fs, r, gen, 2);
