@@ -335,3 +335,20 @@ server_size() {
 	wait_log "reconnected"
 	[ "$(grep -c "reconnected" "$LOG")" -eq 1 ]
 }
+
+@test "changes queued behind the writes when the connection dies go again after the reopen" {
+	local out hook
+	fault_mount
+	mkdir "$M/q"
+	# after the write landed (fsync), the link goes silent: futimens,
+	# fchown and fchmod are sent into the black hole and return; close waits
+	# for them until the connection is cut and comes back, and they go again
+	# on the reopened handle
+	hook="'$PROXY_BIN' --ctl '$PROXY_CTL' blackhole >/dev/null || exit 1
+(sleep 1; '$PROXY_BIN' --ctl '$PROXY_CTL' cut; '$PROXY_BIN' --ctl '$PROXY_CTL' heal) >/dev/null 2>&1 &"
+	out=$(fsop create-setattrs "$M/q/f" abc 1600000000 640 0 0 "$hook")
+	[ "$out" = "OK OK OK 3 640 1600000000 0 0 OK" ]
+	[ "$(stat -c '%s %a %Y %u %g' "$SSHD_REMOTE/q/f")" = "3 640 1600000000 0 0" ]
+	[ "$(cat "$SSHD_REMOTE/q/f")" = abc ]
+	grep -q "reopened after reconnecting; 3 unacknowledged writes sent again" "$LOG"
+}
