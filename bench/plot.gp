@@ -13,7 +13,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y
 set grid ytics
-set xtics rotate by -35 scale 0
+set xtics rotate by -35 scale 0 noenhanced
 set key top left
 set datafile missing "NaN"
 do for [i = 1:n] {
