@@ -536,8 +536,10 @@ static void write_done(void *ctx, int err)
 			if (err == 0) {
 				if (f->pflags & SFTP_FXF_APPEND)
 					f->append_size += w->len;
-			} else if (f->write_err == 0) {
-				f->write_err = err;
+			} else {
+				if (f->write_err == 0)
+					f->write_err = err;
+				f->known = false; /* counted on it */
 			}
 			g_queue_remove(&f->writes, w);
 			f->write_bytes -= w->len;
@@ -589,6 +591,7 @@ static int send_write(struct sftpfs_file *f, unsigned lane, struct sftp_client *
 		if (!conn_lost(c, r)) {
 			if (f->write_err == 0)
 				f->write_err = r;
+			f->known = false;
 			g_queue_remove(&f->writes, w);
 			f->write_bytes -= w->len;
 			freed = w->len;
@@ -622,6 +625,8 @@ static void drop_writes_locked(struct sftpfs_file *f, int err)
 	f->write_bytes = 0;
 	if (f->write_err == 0 && any)
 		f->write_err = err;
+	if (any)
+		f->known = false;
 	g_cond_broadcast(&f->cond);
 	if (freed > 0)
 		wb_account(-(gint64)freed);
@@ -1194,6 +1199,8 @@ static void known_write_locked(struct sftpfs_file *f, uint64_t end)
 	if (end > f->known_a.size)
 		f->known_a.size = end;
 	f->known_mtime = false;
+	if (f->known_a.permissions & (S_ISUID | S_ISGID))
+		f->known = false; /* a write may clear them */
 }
 
 int sftpfs_file_write(struct sftpfs_file *f, uint64_t offset, const void *data, size_t len)
@@ -1518,8 +1525,10 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
  * so a file cost one round trip per call. For a file this open created, the
  * server cannot refuse these changes to its owner: explicit times, a mode
  * without the set-group-ID bit (which a server silently drops for a group
- * the owner is not in), an owner and group kept as they are, and any of them
- * when the owner is root. Such a change is queued on the file's write queue
+ * the owner is not in) that keeps the owner's write permission (a reopen
+ * after a reconnect needs it), an owner and group kept as they are, and any
+ * of them when the owner is root; never a chown of a set-ID file (the server
+ * clears those bits). Such a change is queued on the file's write queue
  * as an FSETSTAT on its handle, right behind its writes (the server applies
  * requests on one channel in order; it never goes on a write lane, and later
  * writes do not overtake it), and returns at once. Like a write, it stays
@@ -1531,7 +1540,9 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
  * the changes; getattr answers from them within a second of the LSTAT while
  * it is the only descriptor writing the path. Any other change to the path
  * through the mount (a setattr made directly, truncate, a copy into it, a
- * read moving the atime) voids them.
+ * read moving the atime, an unlink or a rename over it), a refusal, or a
+ * write to a set-ID file voids them; a direct change or an LSTAT for one
+ * waits until the changes queued behind the writes are answered.
  */
 
 #define KNOWN_FRESH_US (1000 * 1000)
@@ -1575,7 +1586,13 @@ static bool certain(const struct sftp_attrs *k, const struct sftp_attrs *a)
 		return false;
 	if ((a->flags & SFTP_ATTR_UIDGID) && !root && (a->uid != k->uid || a->gid != k->gid))
 		return false;
+	/* a chown clears them, even root's */
+	if ((a->flags & SFTP_ATTR_UIDGID) && (k->permissions & (S_ISUID | S_ISGID)))
+		return false;
 	if ((a->flags & SFTP_ATTR_PERMISSIONS) && !root && (a->permissions & S_ISGID))
+		return false;
+	/* a reopen after a reconnect needs the owner's write permission */
+	if ((a->flags & SFTP_ATTR_PERMISSIONS) && !root && !(a->permissions & S_IWUSR))
 		return false;
 	return true;
 }
@@ -1677,4 +1694,21 @@ bool sftpfs_files_known_stat(struct sftpfs *fs, const char *path, struct stat *s
 void sftpfs_files_forget_known(struct sftpfs *fs, const char *path)
 {
 	forget(fs, path, false);
+}
+
+bool sftpfs_files_setstat_pending(struct sftpfs *fs, const char *path)
+{
+	GPtrArray *busy = writers_of(fs, path);
+	bool pending = false;
+
+	for (guint i = 0; busy != NULL && i < busy->len && !pending; i++) {
+		struct sftpfs_file *f = g_ptr_array_index(busy, i);
+
+		g_mutex_lock(&f->lock);
+		for (GList *l = f->writes.head; l != NULL && !pending; l = l->next)
+			pending = ((struct wb_write *)l->data)->setstat;
+		g_mutex_unlock(&f->lock);
+	}
+	files_free(busy);
+	return pending;
 }

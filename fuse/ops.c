@@ -511,6 +511,8 @@ static int op_unlink(const char *path)
 
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
+	/* An open file of that name keeps its handle, not the name. */
+	sftpfs_files_forget_known(fs, path);
 	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_remove(c, remote);
 	if (r == 0)
@@ -558,6 +560,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	/* RENAME_NOREPLACE: plain SSH_FXP_RENAME never replaces
 	 * (filexfer-02 §6.5); OpenSSH implements it with link(2)+unlink(2),
 	 * so an existing target fails atomically. */
+	sftpfs_files_forget_known(fs, to); /* a file it replaces loses its name */
 	sftpfs_trail_arm(fs, to, SFTP_TRAIL_RENAME);
 	sftpfs_trail_arm_dirs(fs, to, from);
 	r = (flags & RENAME_NOREPLACE) ? sftp_rename(c, rfrom, rto) : sftp_posix_rename(c, rfrom, rto);
@@ -764,8 +767,11 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	}
 	if (path == NULL && fi != NULL && fi->fh != 0)
 		path = fpath = sftpfs_file_path(file_of(fi));
-	/* Made here: what the writers knew of the attributes is void. */
+	/* Made here: what the writers knew of the attributes is void, and
+	 * a change queued behind their writes lands first. */
 	sftpfs_files_forget_known(fs, path);
+	if (path != NULL && sftpfs_files_setstat_pending(fs, path) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return neg(r);
 	if (a->flags & SFTP_ATTR_ACMODTIME)
 		sftpfs_files_forget_atime(fs, path);
 	if (by_path)
@@ -803,6 +809,9 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 			return r;
 		return sftp_fstat(c, &h, a);
 	}
+	/* after a change queued behind the path's writes */
+	if (path != NULL && sftpfs_files_setstat_pending(fs, path) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+		return r;
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return r;
 	remote = rpath(fs, path);

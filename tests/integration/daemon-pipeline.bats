@@ -219,3 +219,33 @@ fsetstats() {
 	out=$(fsop create-setattrs "$m/ti/g" abc 1600000000 644 0 0)
 	[ "$out" = "OK OK OK 3 644 1600000000 0 0 OK" ]
 }
+
+@test "a created file still open, removed or replaced by name, no longer answers for that name" {
+	local m=$TOP/m1
+	daemon_mount "127.0.0.1:$R" "$m"
+	mkdir -p "$m/ur"
+	# noclobber: bash opens with O_CREAT|O_EXCL, as tar does
+	set -o noclobber
+	exec 5>"$m/ur/a"
+	set +o noclobber
+	printf abc >&5
+	rm "$m/ur/a"
+	[ ! -e "$m/ur/a" ]
+	mkdir "$m/ur/a"
+	[ -d "$m/ur/a" ] && [ -d "$R/ur/a" ]
+	rmdir "$m/ur/a"
+	exec 5>&-
+	# renamed over: a change by the name reaches the new file
+	set -o noclobber
+	exec 5>"$m/ur/c"
+	set +o noclobber
+	printf abc >&5
+	printf new >"$m/ur/d"
+	chmod 600 "$m/ur/d"
+	mv "$m/ur/d" "$m/ur/c"
+	chmod 640 "$m/ur/c"
+	[ "$(stat -c '%a %s' "$R/ur/c")" = "640 3" ]
+	[ "$(cat "$R/ur/c")" = new ]
+	exec 5>&-
+	[ "$(stat -c '%a' "$R/ur/c")" = 640 ]
+}
