@@ -1546,12 +1546,14 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
  */
 
 #define KNOWN_FRESH_US (1000 * 1000)
+/* The attributes a file knows (SFTP v3 has no others but extended pairs). */
+#define KNOWN_FLAGS (SFTP_ATTR_SIZE | SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME)
 
 /* a's attributes without its extended pairs. */
 static void copy_scalars(struct sftp_attrs *dst, const struct sftp_attrs *a)
 {
 	memset(dst, 0, sizeof(*dst));
-	dst->flags = a->flags & (SFTP_ATTR_SIZE | SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME);
+	dst->flags = a->flags & KNOWN_FLAGS;
 	dst->size = a->size;
 	dst->uid = a->uid;
 	dst->gid = a->gid;
@@ -1562,10 +1564,8 @@ static void copy_scalars(struct sftp_attrs *dst, const struct sftp_attrs *a)
 
 void sftpfs_file_known_init(struct sftpfs_file *f, const struct sftp_attrs *a)
 {
-	const uint32_t all = SFTP_ATTR_SIZE | SFTP_ATTR_UIDGID | SFTP_ATTR_PERMISSIONS | SFTP_ATTR_ACMODTIME;
-
 	if ((f->pflags & (SFTP_FXF_CREAT | SFTP_FXF_EXCL)) != (SFTP_FXF_CREAT | SFTP_FXF_EXCL) ||
-	    (a->flags & all) != all || !S_ISREG(a->permissions))
+	    (a->flags & KNOWN_FLAGS) != KNOWN_FLAGS || !S_ISREG(a->permissions))
 		return;
 	g_mutex_lock(&f->lock);
 	if (f->next_seq == 0) { /* nothing written yet */
@@ -1696,7 +1696,7 @@ void sftpfs_files_forget_known(struct sftpfs *fs, const char *path)
 	forget(fs, path, false);
 }
 
-bool sftpfs_files_setstat_pending(struct sftpfs *fs, const char *path)
+static bool setstat_pending(struct sftpfs *fs, const char *path)
 {
 	GPtrArray *busy = writers_of(fs, path);
 	bool pending = false;
@@ -1711,4 +1711,9 @@ bool sftpfs_files_setstat_pending(struct sftpfs *fs, const char *path)
 	}
 	files_free(busy);
 	return pending;
+}
+
+int sftpfs_files_drain_setattrs(struct sftpfs *fs, const char *path)
+{
+	return path != NULL && setstat_pending(fs, path) ? sftpfs_files_drain_path(fs, path) : 0;
 }

@@ -770,7 +770,7 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	/* Made here: what the writers knew of the attributes is void, and
 	 * a change queued behind their writes lands first. */
 	sftpfs_files_forget_known(fs, path);
-	if (path != NULL && sftpfs_files_setstat_pending(fs, path) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+	if ((r = sftpfs_files_drain_setattrs(fs, path)) != 0)
 		return neg(r);
 	if (a->flags & SFTP_ATTR_ACMODTIME)
 		sftpfs_files_forget_atime(fs, path);
@@ -810,7 +810,7 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 		return sftp_fstat(c, &h, a);
 	}
 	/* after a change queued behind the path's writes */
-	if (path != NULL && sftpfs_files_setstat_pending(fs, path) && (r = sftpfs_files_drain_path(fs, path)) != 0)
+	if ((r = sftpfs_files_drain_setattrs(fs, path)) != 0)
 		return r;
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return r;

@@ -352,9 +352,10 @@ bool sftpfs_files_known_stat(struct sftpfs *fs, const char *path, struct stat *s
 /* A change to path's attributes or size that was not queued behind: what
  * its writers knew is void. */
 void sftpfs_files_forget_known(struct sftpfs *fs, const char *path);
-/* A change queued behind the writes of path waits for its answer: a direct
- * change or LSTAT must drain them first. */
-bool sftpfs_files_setstat_pending(struct sftpfs *fs, const char *path);
+/* A direct change to path, or the LSTAT for one, comes after the changes
+ * queued behind its writes: when there are any, waits for the writes to
+ * drain (the first error). */
+int sftpfs_files_drain_setattrs(struct sftpfs *fs, const char *path) MUST_CHECK;
 bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, const struct sftp_client *c);
 /* ops.c */
 /*

@@ -505,17 +505,17 @@ static uint8_t pkt_type(const struct buf *pkt)
 	return t;
 }
 
-/*
- * Registers req under a fresh id and sends pkt. Waits for room in the window
- * unless nowait. On failure req is not in the table (and, for async, its
- * callback will not run); on success it is owned by the table until completed.
- */
 /* bytes more fit in a window of max bytes of which used are taken. */
 static bool window_fits(size_t used, size_t max, size_t bytes)
 {
 	return used <= max && max - used >= bytes;
 }
 
+/*
+ * Registers req under a fresh id and sends pkt. Waits for room in the window
+ * unless nowait. On failure req is not in the table (and, for async, its
+ * callback will not run); on success it is owned by the table until completed.
+ */
 static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, bool nowait)
 {
 	uint32_t id;
