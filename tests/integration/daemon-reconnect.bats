@@ -315,6 +315,23 @@ server_size() {
 	grep -q "cannot reopen" "$LOG"
 }
 
+@test "a file unlinked through the mount while open is not reopened by its old name after a cut" {
+	printf 'old\n' >"$SSHD_REMOTE/gone"
+	fault_mount
+	exec 7<>"$M/gone"
+	rm "$M/gone"
+	[ ! -e "$SSHD_REMOTE/gone" ]
+	# Another file takes the name on the server; then the link is cut.
+	printf 'new\n' >"$SSHD_REMOTE/gone"
+	proxy_ctl cut
+	wait_log "lost"
+	printf 'more\n' >&7 || true
+	exec 7>&-
+	[ "$(cat "$SSHD_REMOTE/gone")" = new ]
+	[ -z "$(ls -A "$SSHD_REMOTE" | grep fuse_hidden || true)" ]
+	grep -q "cannot reopen" "$LOG"
+}
+
 @test "max_conns=2: one connection lost and reconnected on its own" {
 	for i in 1 2 3 4; do printf 'file %s\n' "$i" >"$SSHD_REMOTE/m$i"; done
 	fault_mount -o max_conns=2

@@ -30,6 +30,13 @@
  *                                   each call's result, then "size mode mtime uid gid"
  *                                   from the fstat, then close's result
  *   fsop read-size PATH             open read-only, fstat (size printed), read, close
+ *   fsop unlinked PATH [HOOK]       an unlinked open file: open PATH O_RDWR, unlink
+ *                                   it, HOOK (a shell command), then on the
+ *                                   descriptor fstat, pwrite "+tail" at the end,
+ *                                   pread, fchmod 0600, ftruncate 4, futimens
+ *                                   (1000000000), fstat, close; prints each call's
+ *                                   result and "nlink N size N", the data read
+ *                                   and "size mode mtime" from the second fstat
  *   fsop write-read-back PATH COUNT index-pack's pattern: COUNT unaligned
  *                                   appends through one descriptor, each read
  *                                   back at once (with a read past the end)
@@ -352,6 +359,37 @@ int main(int argc, char **argv)
 			return report(-1);
 		printf("%lld %o %lld %u %u ", (long long)st.st_size, (unsigned)(st.st_mode & 07777),
 		       (long long)st.st_mtime, (unsigned)st.st_uid, (unsigned)st.st_gid);
+		fflush(stdout);
+		return report(close(fd));
+	}
+	if (strcmp(op, "unlinked") == 0) {
+		struct timespec ts[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
+		char b[256];
+		struct stat st;
+		ssize_t n;
+
+		fd = open(argv[2], O_RDWR | O_CLOEXEC);
+		if (fd < 0 || unlink(argv[2]) != 0)
+			return report(-1);
+		if (argc >= 4 && system(argv[3]) != 0) {
+			printf("hook failed\n");
+			return 0;
+		}
+		if (fstat(fd, &st) != 0)
+			return report(-1);
+		printf("nlink %lu size %lld ", (unsigned long)st.st_nlink, (long long)st.st_size);
+		printf("%s ", pwrite(fd, "+tail", 5, st.st_size) == 5 ? "OK" : strerrorname_np(errno));
+		n = pread(fd, b, sizeof(b) - 1, 0);
+		if (n < 0)
+			return report(-1);
+		b[n] = '\0';
+		printf("%s ", b);
+		printf("%s ", fchmod(fd, 0600) == 0 ? "OK" : strerrorname_np(errno));
+		printf("%s ", ftruncate(fd, 4) == 0 ? "OK" : strerrorname_np(errno));
+		printf("%s ", futimens(fd, ts) == 0 ? "OK" : strerrorname_np(errno));
+		if (fstat(fd, &st) != 0)
+			return report(-1);
+		printf("%lld %o %lld ", (long long)st.st_size, (unsigned)(st.st_mode & 07777), (long long)st.st_mtime);
 		fflush(stdout);
 		return report(close(fd));
 	}
