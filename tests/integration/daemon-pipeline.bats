@@ -195,6 +195,48 @@ fsetstats() {
 	[ "$(tail -n +"$((n0 + 1))" "$SLOG" | tr -d '\r' | grep -c "^set \"$R/tr/s\" ")" = 3 ]
 }
 
+# nobody_case NAME MODE FSETSTATS LSETSTATS: tar's sequence as the owner on
+# the server run as nobody ($m, $nr, $nlog), the FSETSTATs behind the write
+# and the LSETSTATs by path it took.
+nobody_case() {
+	local n0 out
+	n0=$(wc -l <"$nlog")
+	out=$(fsop create-setattrs "$m/d/$1" abc 1600000000 "$2" 65534 65534)
+	[ "$out" = "OK OK OK 3 $2 1600000000 65534 65534 OK" ]
+	[ "$(stat -c '%s %a %Y %u %g' "$nr/d/$1")" = "3 $2 1600000000 65534 65534" ]
+	[ "$(SLOG=$nlog fsetstats "$nr/d/$1" "$n0")" = "$3" ]
+	[ "$(daemon_requests lsetstat "$nr/d/$1" "$n0" "$nlog")" = "$4" ]
+}
+
+@test "a server running as another user than root: only the changes it cannot refuse go behind the writes" {
+	local m=$TOP/m3 nr=$TOP/nobody nlog=$TOP/nobody.log wrapper out
+	# sftp-server as nobody (logging to nlog), in a directory nobody owns
+	mkdir -p "$nr/d"
+	chown -R nobody:nogroup "$nr"
+	chmod 0755 "$TOP"
+	: >"$nlog"
+	chmod 0666 "$nlog"
+	wrapper=$TOP/nobody-sftp-server
+	printf '#!/bin/sh\nexec %s -e -l DEBUG1 2>>"%s"\n' "$SFTP_SERVER_BIN" "$nlog" >"$wrapper"
+	chmod 0755 "$wrapper"
+	SFTP_SERVER_BIN=$wrapper daemon_server_start "$nr" su=nobody
+	daemon_mount "127.0.0.1:$nr" "$m"
+	# the owner's own uid and gid, explicit times and a plain mode: the
+	# three changes are FSETSTATs behind the write, none goes by path
+	nobody_case own 644 3 0
+	# the set-group-ID bit (the server may drop it) and a mode without the
+	# owner's write bit (a reopen after a reconnect needs it) go by path,
+	# answered before the call returns
+	nobody_case sgid 2755 2 1
+	nobody_case ro 444 2 1
+	# giving the file to root is refused at once, by fchown itself; the
+	# rest of the sequence and the close are fine
+	out=$(fsop create-setattrs "$m/d/give" abc 1600000000 644 0 0)
+	[[ "$out" =~ ^OK\ (EPERM|EACCES)\ OK\ 3\ 644\ 1600000000\ 65534\ 65534\ OK$ ]]
+	[ "$(stat -c '%s %a %Y %u' "$nr/d/give")" = "3 644 1600000000 65534" ]
+	daemon_unmount "$m"
+}
+
 @test "a change behind the writes that the server refuses fails the close, and nothing else" {
 	local m=$TOP/m1 out
 	command -v chattr >/dev/null || { echo "chattr (e2fsprogs) is needed" >&2; return 1; }

@@ -92,9 +92,9 @@ daemon_logged_server_start() {
 }
 
 # daemon_requests KIND PREFIX LINES LOG: requests of one kind ("lstat",
-# "stat", "fstat", "opendir", "readdir") LOG shows for paths starting with
-# PREFIX after its first LINES lines.
+# "stat", "fstat", "opendir", "readdir", "setstat", "lsetstat") LOG shows
+# for paths starting with PREFIX after its first LINES lines.
 daemon_requests() {
 	tail -n +"$(($3 + 1))" "$4" |
-		grep -c "^$1 name \"$2\|^$1 \"$2\|^debug1: request [0-9]*: $1 \"$2" || true
+		grep -c "^$1 name \"$2\|^$1 \"$2\|^debug1: request [0-9]*: $1 \(name \)\?\"$2" || true
 }
