@@ -6,8 +6,8 @@
  * belongs to. When that link dies, the next access (sftpfs_file_handle, a
  * write, a flush) reopens the file on the slot's new link from its path and
  * flags without CREAT/TRUNC/EXCL (sftp_reopen_flags); a file that cannot be
- * reopened (renamed or deleted on the server meanwhile) gives ERR_STALE on
- * that handle only.
+ * reopened (renamed or deleted on the server meanwhile, or nameless:
+ * sftpfs_files_unlinked) gives ERR_STALE on that handle only.
  *
  * Writes: write() copies the data into a record queued on the file, sends it
  * as pipelined asynchronous WRITEs and returns; the record stays queued until
@@ -133,7 +133,6 @@ void sftpfs_files_init(struct sftpfs *fs)
 {
 	g_mutex_init(&fs->files_lock);
 	fs->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
-	fs->hidden = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 static struct sftpfs_file *file_ref(struct sftpfs_file *f);
@@ -158,7 +157,6 @@ void sftpfs_files_clear(struct sftpfs *fs)
 	}
 	g_hash_table_destroy(fs->files);
 	fs->files = NULL;
-	g_clear_pointer(&fs->hidden, g_hash_table_destroy);
 	g_mutex_clear(&fs->files_lock);
 }
 
@@ -238,91 +236,42 @@ void sftpfs_files_rename(struct sftpfs *fs, const char *from, const char *to)
 			g_free(np);
 		g_ptr_array_unref(a);
 	}
-	g_ptr_array_set_size(moved, 0);
-	g_ptr_array_set_free_func(moved, g_free);
-	g_hash_table_iter_init(&it, fs->hidden);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		if (under(key, from)) {
-			g_ptr_array_add(moved, renamed(key, from, to));
-			g_hash_table_iter_remove(&it);
-		}
-	}
-	for (guint i = 0; i < moved->len; i++)
-		g_hash_table_add(fs->hidden, g_strdup(g_ptr_array_index(moved, i)));
 	g_mutex_unlock(&fs->files_lock);
 	g_ptr_array_unref(moved);
 }
 
 /*
- * Unlinked open files. Without hard_remove, libfuse hides a file that is
- * still open when its name is unlinked or renamed over: it renames it to
- * ".fuse_hidden<node><counter>" in the same directory, keeps that name as
- * the open file's path and unlinks it at the last release. ops.c removes
- * the file on the server instead (no hidden file is left there); the open
- * files move to the hidden name, which is remembered here until libfuse's
- * unlink of it, and requests by that name go to their handles.
+ * path was removed or renamed over through the mount: the files open on it
+ * keep their handles but no longer have a name. They leave the index (they
+ * answer for no path, a new file of that name is another file), and a
+ * reopen after a lost connection fails (ERR_STALE) instead of opening
+ * whatever has the name by then.
  */
-void sftpfs_files_hide(struct sftpfs *fs, const char *from, const char *to)
+void sftpfs_files_unlinked(struct sftpfs *fs, const char *path)
 {
-	sftpfs_files_rename(fs, from, to);
-	g_mutex_lock(&fs->files_lock);
-	g_hash_table_add(fs->hidden, g_strdup(to));
-	g_mutex_unlock(&fs->files_lock);
-}
-
-/* True when path is a hidden name; *open (if asked) is then one of its
- * open files, a writer first (a reference: sftpfs_file_put), or NULL. */
-bool sftpfs_files_hidden(struct sftpfs *fs, const char *path, struct sftpfs_file **open)
-{
+	gpointer key = NULL, value = NULL;
 	GPtrArray *a;
-	bool hidden;
 
-	if (open != NULL)
-		*open = NULL;
-	if (path == NULL)
-		return false;
 	g_mutex_lock(&fs->files_lock);
-	hidden = g_hash_table_contains(fs->hidden, path);
-	a = hidden && open != NULL ? g_hash_table_lookup(fs->files, path) : NULL;
-	for (guint i = 0; a != NULL && i < a->len; i++) {
+	if (!g_hash_table_steal_extended(fs->files, path, &key, &value)) {
+		g_mutex_unlock(&fs->files_lock);
+		return;
+	}
+	a = value;
+	for (guint i = 0; i < a->len; i++)
+		file_ref(g_ptr_array_index(a, i));
+	g_mutex_unlock(&fs->files_lock);
+	for (guint i = 0; i < a->len; i++) {
 		struct sftpfs_file *f = g_ptr_array_index(a, i);
 
-		if (*open == NULL || (f->pflags & SFTP_FXF_WRITE))
-			*open = f;
+		g_mutex_lock(&f->lock);
+		f->nameless = true;
+		f->known = false;
+		g_mutex_unlock(&f->lock);
+		file_unref(f);
 	}
-	if (open != NULL && *open != NULL)
-		file_ref(*open);
-	g_mutex_unlock(&fs->files_lock);
-	return hidden;
-}
-
-/* libfuse's unlink of a hidden name: true if it was one (nothing left to
- * remove). */
-bool sftpfs_files_unhide(struct sftpfs *fs, const char *path)
-{
-	bool was;
-
-	g_mutex_lock(&fs->files_lock);
-	was = g_hash_table_remove(fs->hidden, path);
-	g_mutex_unlock(&fs->files_lock);
-	return was;
-}
-
-/* A file (not a directory) is open on path, with one of pflags if any. */
-bool sftpfs_files_open_on(struct sftpfs *fs, const char *path, uint32_t pflags)
-{
-	GPtrArray *a;
-	bool open = false;
-
-	g_mutex_lock(&fs->files_lock);
-	a = g_hash_table_lookup(fs->files, path);
-	for (guint i = 0; a != NULL && i < a->len && !open; i++) {
-		const struct sftpfs_file *f = g_ptr_array_index(a, i);
-
-		open = !f->is_dir && (pflags == 0 || (f->pflags & pflags) != 0);
-	}
-	g_mutex_unlock(&fs->files_lock);
-	return open;
+	g_free(key);
+	g_ptr_array_unref(a);
 }
 
 /* ---- files ---- */
@@ -331,11 +280,6 @@ static struct sftpfs_file *file_ref(struct sftpfs_file *f)
 {
 	g_atomic_int_inc(&f->refs);
 	return f;
-}
-
-void sftpfs_file_put(struct sftpfs_file *f)
-{
-	file_unref(f);
 }
 
 static void file_unref(struct sftpfs_file *f)
@@ -869,6 +813,11 @@ static int ensure_handle_locked(struct sftpfs_file *f)
 
 	for (;;) {
 		g_mutex_lock(&f->lock);
+		if (f->stale == 0 && f->nameless && sftpfs_link_dead(f->link)) {
+			log_info(LOG_CAT_GENERAL, "%s: cannot reopen: removed or replaced through the mount", f->path);
+			f->stale = ERR_STALE;
+			drop_writes_locked(f, ERR_STALE);
+		}
 		if (f->stale != 0) {
 			r = f->stale;
 			g_mutex_unlock(&f->lock);

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,7 +94,15 @@ static struct fuse_file_info *real_fi(struct fuse_file_info *fi, const char **pa
  * while the writes were still queued). */
 bool sftpfs_open_for_writing(struct sftpfs *fs, const char *path)
 {
-	return sftpfs_files_open_on(fs, path, SFTP_FXF_WRITE);
+	GPtrArray *a;
+	bool r = false;
+
+	g_mutex_lock(&fs->files_lock);
+	a = g_hash_table_lookup(fs->files, path);
+	for (guint i = 0; a != NULL && i < a->len && !r; i++)
+		r = (((struct sftpfs_file *)g_ptr_array_index(a, i))->pflags & SFTP_FXF_WRITE) != 0;
+	g_mutex_unlock(&fs->files_lock);
+	return r;
 }
 
 /* f's data changed through the mount: files open on its path stop reading
@@ -191,69 +198,6 @@ void sftpfs_attrs_to_stat(const struct sftpfs *fs, const struct sftp_attrs *a, s
 }
 
 /*
- * libfuse's hidden names for unlinked open files (files.c): ".fuse_hidden",
- * the file's node id and a counter, as 8 hex digits each. Before libfuse
- * renames an open file to one, it asks whether the name is free, with the
- * counter one up each time (it starts at 1). hide_probe is the last such
- * name asked about on this thread whose counter came next after hide_ctr
- * (a few may be skipped), op_rename's sign that the rename is libfuse's.
- */
-static __thread char hide_probe[PATH_MAX];
-static guint hide_ctr; /* atomic */
-#define HIDE_CTR_SKIP 8u
-
-static bool is_hidden_name(const char *path)
-{
-	const char *b = path != NULL ? strrchr(path, '/') : NULL;
-
-	if (b == NULL || strncmp(b + 1, ".fuse_hidden", 12) != 0 || strlen(b + 13) != 16)
-		return false;
-	for (const char *p = b + 13; *p != '\0'; p++) {
-		if (!g_ascii_isxdigit(*p))
-			return false;
-	}
-	return true;
-}
-
-static void note_probe(const char *path)
-{
-	guint ctr = (guint)strtoul(path + strlen(path) - 8, NULL, 16);
-	guint last = (guint)g_atomic_int_get(&hide_ctr);
-
-	if (ctr - last - 1 < HIDE_CTR_SKIP && g_atomic_int_compare_and_exchange(&hide_ctr, last, ctr))
-		g_strlcpy(hide_probe, path, sizeof(hide_probe));
-	else
-		hide_probe[0] = '\0';
-}
-
-/* The open file behind a hidden name, as a handle; NULL (and *err set) when
- * path is not one or none of its files is open any more. */
-static struct sftpfs_file *hidden_open(struct sftpfs *fs, const char *path, int *err)
-{
-	struct sftpfs_file *f = NULL;
-
-	*err = 0;
-	if (is_hidden_name(path) && sftpfs_files_hidden(fs, path, &f) && f == NULL)
-		*err = -ENOENT;
-	return f;
-}
-
-/* An unlinked open file: what its handle says, with no link left. */
-static int stat_unlinked(struct sftpfs *fs, struct sftpfs_file *f, struct stat *st)
-{
-	struct sftp_attrs a = { 0 };
-	int r = 0;
-
-	if (!sftpfs_file_contents_stat(f, st)) {
-		if ((r = sftpfs_file_fstat(f, &a)) == 0)
-			attrs_to_stat(fs, &a, st);
-		sftp_attrs_clear(&a);
-	}
-	st->st_nlink = 0;
-	return neg(r);
-}
-
-/*
  * Attributes by path come from the cache when it can answer (cache.h; a
  * write through the mount drops the entry, so pending writes are never
  * hidden); what the server says is stored for the next time. An open
@@ -274,21 +218,6 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 	fi = real_fi(fi, &path);
 	f = fi != NULL && fi->fh != 0 ? file_of(fi) : NULL;
-	if (f == NULL && is_hidden_name(path)) {
-		struct sftpfs_file *hf = hidden_open(fs, path, &r);
-
-		if (hf != NULL || r != 0) {
-			r = hf != NULL ? stat_unlinked(fs, hf, st) : r;
-			sftpfs_file_put(hf);
-			return r;
-		}
-		note_probe(path);
-	} else if (f != NULL && !f->is_dir) {
-		g_autofree char *own = sftpfs_file_path(f);
-
-		if (is_hidden_name(own) && sftpfs_files_hidden(fs, own, NULL))
-			return stat_unlinked(fs, f, st);
-	}
 	if (f != NULL && sftpfs_trail_created_getattr(f, st))
 		return 0; /* libfuse's lookup right after create (pipeline.c) */
 	if (f == NULL && path != NULL && sftpfs_trail_setattr_getattr(fs, path, st))
@@ -580,17 +509,16 @@ static int op_unlink(const char *path)
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
-	/* libfuse's unlink of a hidden name: removed on the server already. */
-	if (is_hidden_name(path) && sftpfs_files_unhide(fs, path))
-		return 0;
 	if ((r = sftpfs_client(fs, &c)) != 0)
 		return neg(r);
 	/* An open file of that name keeps its handle, not the name. */
 	sftpfs_files_forget_known(fs, path);
 	sftpfs_trail_arm(fs, dir, SFTP_TRAIL_REMOVE); /* the directory's new attributes */
 	r = sftp_remove(c, remote);
-	if (r == 0)
+	if (r == 0) {
 		sftpfs_cache_removed(fs->cache, path);
+		sftpfs_files_unlinked(fs, path);
+	}
 	sftpfs_trail_store(fs, dir, r, gen, 1);
 	/* unlink(2) of a directory is EISDIR on Linux. */
 	if ((generic_failure(r) || r == ERR_PERMISSION_DENIED) && is_dir(c, remote) == 1)
@@ -616,38 +544,6 @@ static int refine_rename(struct sftp_client *c, const char *from, const char *to
 	return r;
 }
 
-/*
- * libfuse hides an open file whose name goes (unlink, or a rename over it):
- * it asks whether a hidden name in the same directory is free, then renames
- * the file to it. Here the file is removed on the server instead and keeps
- * the hidden name only in this mount (files.c): fstat and the other
- * requests on it go to its open handles, and no .fuse_hidden file is left
- * on the server. A rename that is not libfuse's (not right after its check
- * of the name on this thread, with the next counter; not of an open file in
- * the same directory) is carried out as asked.
- */
-static bool is_hide(struct sftpfs *fs, const char *from, const char *to, unsigned int flags)
-{
-	const char *slash = strrchr(to, '/');
-
-	return flags == 0 && is_hidden_name(to) && strcmp(hide_probe, to) == 0 &&
-	       strncmp(from, to, (size_t)(slash - to + 1)) == 0 && strchr(from + (slash - to + 1), '/') == NULL &&
-	       sftpfs_files_open_on(fs, from, 0);
-}
-
-static int hide(struct sftpfs *fs, const char *from, const char *to)
-{
-	int r = op_unlink(from);
-
-	/* Gone already: there is nothing left to hide it from. */
-	if (r == 0 || r == -ENOENT) {
-		sftpfs_files_hide(fs, from, to);
-		hide_probe[0] = '\0';
-		r = 0;
-	}
-	return r;
-}
-
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct sftpfs *fs = sftpfs_get();
@@ -657,8 +553,6 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	int r;
 
-	if (is_hide(fs, from, to, flags))
-		return hide(fs, from, to);
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL; /* SFTP has no atomic exchange */
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
@@ -673,6 +567,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	sftpfs_trail_arm_dirs(fs, to, from);
 	r = (flags & RENAME_NOREPLACE) ? sftp_rename(c, rfrom, rto) : sftp_posix_rename(c, rfrom, rto);
 	if (r == 0) {
+		if (strcmp(from, to) != 0)
+			sftpfs_files_unlinked(fs, to); /* what it replaced */
 		sftpfs_files_rename(fs, from, to);
 		sftpfs_cache_renamed(fs->cache, from, to);
 	}
@@ -865,18 +761,8 @@ static int setattrs(const char *path, struct fuse_file_info *fi, const struct sf
 	g_autofree char *fpath = NULL;
 	uint64_t gen = sftpfs_cache_generation(fs->cache);
 	bool by_path = fi == NULL || fi->fh == 0 || cached_dir_of(fi) != NULL; /* pipeline.c */
-	struct sftpfs_file *hf;
 	int r;
 
-	/* An unlinked open file's hidden name: through its handle. */
-	if ((fi == NULL || fi->fh == 0) && ((hf = hidden_open(fs, path, &r)) != NULL || r != 0)) {
-		struct fuse_file_info hfi = { .fh = (uint64_t)(uintptr_t)hf };
-
-		if (hf != NULL)
-			r = setattrs(NULL, &hfi, a);
-		sftpfs_file_put(hf);
-		return r;
-	}
 	fi = real_fi(fi, &path);
 	/* On a file this mount is writing: behind its writes (files.c). */
 	if (by_path && path != NULL && !(a->flags & SFTP_ATTR_SIZE) && sftpfs_files_setattr_behind(fs, path, a)) {
@@ -926,19 +812,6 @@ static int current_attrs(const char *path, struct fuse_file_info *fi, struct sft
 		if ((r = sftpfs_file_handle(file_of(fi), &c, &h)) != 0)
 			return r;
 		return sftp_fstat(c, &h, a);
-	}
-	if (is_hidden_name(path)) {
-		struct sftpfs_file *hf;
-
-		if (sftpfs_files_hidden(fs, path, &hf)) {
-			struct sftp_handle h;
-
-			r = hf == NULL ? ERR_NO_SUCH_FILE : sftpfs_file_handle(hf, &c, &h);
-			if (r == 0)
-				r = sftp_fstat(c, &h, a);
-			sftpfs_file_put(hf);
-			return r;
-		}
 	}
 	/* after a change queued behind the path's writes */
 	if ((r = sftpfs_files_drain_setattrs(fs, path)) != 0)
@@ -1689,9 +1562,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct sftpfs *fs = fuse_get_context()->private_data;
 
-	/* Not hard_remove (unless asked for): libfuse then keeps a name for an
-	 * unlinked open file, so fstat(2) on it works; op_rename removes the
-	 * file on the server at once instead of hiding it there. */
+	/* Unlinked open files go away on the server at once: a remote
+	 * directory must not collect .fuse_hidden files. */
+	cfg->hard_remove = 1;
 	cfg->nullpath_ok = 1;
 	cfg->use_ino = 0;
 	if (fs->opts->direct_io)

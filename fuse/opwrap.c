@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "cache.h"
 #include "log.h"
@@ -102,7 +103,10 @@ static int w_mkdir(const char *path, mode_t mode)
 
 static int w_unlink(const char *path)
 {
-	RUN_FIX(int, "unlink", impl->unlink(path), ENOENT, sftpfs_cache_removed(fs_->cache, path));
+	RUN_FIX(int, "unlink", impl->unlink(path), ENOENT, {
+		sftpfs_cache_removed(fs_->cache, path);
+		sftpfs_files_unlinked(fs_, path);
+	});
 }
 
 static int w_rmdir(const char *path)
@@ -119,6 +123,8 @@ static int w_rename(const char *from, const char *to, unsigned int flags)
 {
 	RUN_FIX(int, "rename", impl->rename(from, to, flags), ENOENT, {
 		sftpfs_cache_renamed(fs_->cache, from, to);
+		if (strcmp(from, to) != 0)
+			sftpfs_files_unlinked(fs_, to);
 		sftpfs_files_rename(fs_, from, to);
 	});
 }

@@ -95,7 +95,6 @@ struct sftpfs {
 	 * renames move them, getattr and reads wait for their pending writes. */
 	GMutex files_lock;
 	GHashTable *files;         /* path -> GPtrArray of struct sftpfs_file * */
-	GHashTable *hidden;        /* names of unlinked open files (files.c), a set */
 
 	/* ID mapping (read-only after setup). */
 	uid_t local_uid;
@@ -135,6 +134,8 @@ struct sftpfs_file {
 	struct sftpfs_link *link;   /* the link the handle belongs to (a reference) */
 	struct sftp_handle handle;
 	int stale;                  /* nonzero: the file cannot be reopened (that code) */
+	bool nameless;              /* its name was removed or renamed over through the
+	                             * mount: out of the index, never reopened by path */
 	GQueue writes;              /* struct wb_write, oldest first, until acknowledged */
 	size_t write_bytes;         /* data bytes in writes */
 	unsigned in_flight;         /* WRITE requests whose callback has not run */
@@ -272,11 +273,7 @@ char *sftpfs_file_path(struct sftpfs_file *f);
 int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a) MUST_CHECK;
 /* A rename through the mount: open files under from now live under to. */
 void sftpfs_files_rename(struct sftpfs *fs, const char *from, const char *to);
-void sftpfs_files_hide(struct sftpfs *fs, const char *from, const char *to);
-bool sftpfs_files_hidden(struct sftpfs *fs, const char *path, struct sftpfs_file **open);
-bool sftpfs_files_unhide(struct sftpfs *fs, const char *path);
-bool sftpfs_files_open_on(struct sftpfs *fs, const char *path, uint32_t pflags);
-void sftpfs_file_put(struct sftpfs_file *f);
+void sftpfs_files_unlinked(struct sftpfs *fs, const char *path);
 void sftpfs_files_init(struct sftpfs *fs);
 void sftpfs_files_clear(struct sftpfs *fs);
 

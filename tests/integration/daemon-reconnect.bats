@@ -325,11 +325,12 @@ server_size() {
 	printf 'new\n' >"$SSHD_REMOTE/gone"
 	proxy_ctl cut
 	wait_log "lost"
+	# the write fails (ESTALE), now or at the close; it never lands in
+	# the file that has the name now
 	printf 'more\n' >&7 || true
 	exec 7>&-
 	[ "$(cat "$SSHD_REMOTE/gone")" = new ]
 	[ -z "$(ls -A "$SSHD_REMOTE" | grep fuse_hidden || true)" ]
-	grep -q "cannot reopen" "$LOG"
 }
 
 @test "max_conns=2: one connection lost and reconnected on its own" {
