@@ -1288,7 +1288,9 @@ static int read_remote(struct sftpfs_file *f, char *out, size_t size, off_t offs
 	g_free(parts);
 	g_cond_clear(&b.cond);
 	g_mutex_clear(&b.lock);
-	if (r != 0 && done == 0)
+	/* Not a short count after a failure: the kernel would take it for
+	 * end of file (readahead.c). */
+	if (r != 0)
 		return neg(r);
 	return (int)done;
 }

@@ -704,9 +704,12 @@ ssize_t readahead_read(struct readahead *ra, struct sftp_client *c, const struct
 		drop_range(ra, off, end); /* random reads keep nothing */
 	fill_ahead(ra);
 	g_mutex_unlock(&ra->lock);
-	if (copied > 0)
-		return (ssize_t)copied;
-	return r;
+	/* A short count is end of file to the kernel (it may shrink the size
+	 * it keeps): a failure after some data fails the whole read, and one
+	 * from a lost connection is run again on the new link (opwrap.c). */
+	if (r != 0)
+		return r;
+	return (ssize_t)copied;
 }
 
 void readahead_size_hint(struct readahead *ra, uint64_t size)

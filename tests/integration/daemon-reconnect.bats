@@ -146,6 +146,29 @@ server_size() {
 	[ "$(grep -c "lost" "$LOG")" -ge 3 ]
 }
 
+@test "reads while the link blinks return every byte: no short count taken for the end of file" {
+	local i
+	for i in 1 2 3 4 5 6; do
+		head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_REMOTE/r$i"
+	done
+	fault_mount
+	(
+		for i in $(seq 1 25); do
+			sleep 0.15
+			proxy_ctl cut || exit 1
+		done
+	) >/dev/null 2>&1 3>&- &
+	BLINKER=$!
+	# each file is read once, from the server (not the page cache)
+	for i in 1 2 3 4 5 6; do
+		cmp "$SSHD_REMOTE/r$i" "$M/r$i" || { cat "$LOG" >&2; false; }
+	done
+	wait "$BLINKER"
+	BLINKER=
+	[ "$(grep -c "lost" "$LOG")" -ge 3 ]
+	rm -f "$SSHD_REMOTE"/r[1-6]
+}
+
 @test "descriptors opened before a fault read and write after the reconnect" {
 	printf 'first line\n' >"$SSHD_REMOTE/held"
 	head -c 300000 /dev/urandom >"$SSHD_REMOTE/readme"

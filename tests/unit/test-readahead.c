@@ -39,6 +39,9 @@ struct link {
 	GAsyncQueue *q;
 	GThread *writer, *reader;
 	struct sftp_client *c;
+	/* >= 0: forward that many more requests, then drop the rest and,
+	 * once the answers are in, lose the connection (atomic). */
+	gint cut_after;
 };
 
 static int link_send(void *ctx, const uint8_t *data, size_t len)
@@ -65,6 +68,20 @@ static gpointer writer_main(gpointer arg)
 		if (m->due == 0) {
 			g_free(m);
 			break;
+		}
+		if (g_atomic_int_get(&l->cut_after) == 0) {
+			g_free(m);
+			if (g_atomic_int_compare_and_exchange(&l->cut_after, 0, -2)) {
+				g_usleep(200 * 1000);
+				sftp_client_shutdown(l->c, ERR_CONN_CLOSED);
+			}
+			continue;
+		}
+		if (g_atomic_int_get(&l->cut_after) > 0)
+			g_atomic_int_add(&l->cut_after, -1);
+		if (g_atomic_int_get(&l->cut_after) == -2) {
+			g_free(m);
+			continue;
 		}
 		wait = m->due - g_get_monotonic_time();
 		if (wait > 0)
@@ -115,6 +132,7 @@ static struct link *link_start(gint64 delay_us)
 	close(sv[1]);
 	l->fd = sv[0];
 	l->delay_us = delay_us;
+	l->cut_after = -1;
 	l->q = g_async_queue_new();
 	l->c = sftp_client_new(link_send, l);
 	g_assert_nonnull(l->c);
@@ -521,6 +539,30 @@ static void test_memory_cap(void)
 	fx_teardown(&f);
 }
 
+/*
+ * The connection is lost after the first READs of a read were answered: the
+ * read fails as a whole (the kernel takes a short count for the end of the
+ * file and may shrink the size it keeps).
+ */
+static void test_lost_midway(void)
+{
+	struct fx f;
+	size_t size = 4u * 1024 * 1024;
+	char *buf = g_malloc(size);
+
+	fx_setup(&f, 8u * 1024 * 1024, 0, SFTP_FXF_READ, 0);
+	g_atomic_int_set(&f.l->cut_after, 3);
+	g_assert_cmpint(rd(&f, 0, buf, size), ==, ERR_CONN_CLOSED);
+	g_free(buf);
+	readahead_free(f.ra);
+	link_stop(f.l);
+	g_unlink(f.path);
+	g_rmdir(f.dir);
+	g_free(f.path);
+	g_free(f.dir);
+	g_free(f.content);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -535,5 +577,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/readahead/new-handle", test_new_handle);
 	g_test_add_func("/readahead/window-growth", test_window_growth);
 	g_test_add_func("/readahead/memory-cap", test_memory_cap);
+	g_test_add_func("/readahead/lost-midway", test_lost_midway);
 	return g_test_run();
 }
