@@ -123,6 +123,18 @@ wait_log() {
 	return 1
 }
 
+# blink N SECONDS: in the background, cut the link N times, SECONDS apart
+# (BLINKER: its pid, for wait and teardown).
+blink() {
+	(
+		for i in $(seq 1 "$1"); do
+			sleep "$2"
+			proxy_ctl cut || exit 1
+		done
+	) >/dev/null 2>&1 3>&- &
+	BLINKER=$!
+}
+
 server_size() {
 	stat -c %s "$1" 2>/dev/null || echo 0
 }
@@ -152,13 +164,7 @@ server_size() {
 		head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_REMOTE/r$i"
 	done
 	fault_mount
-	(
-		for i in $(seq 1 25); do
-			sleep 0.15
-			proxy_ctl cut || exit 1
-		done
-	) >/dev/null 2>&1 3>&- &
-	BLINKER=$!
+	blink 25 0.15
 	# each file is read once, from the server (not the page cache)
 	for i in 1 2 3 4 5 6; do
 		cmp "$SSHD_REMOTE/r$i" "$M/r$i" || { cat "$LOG" >&2; false; }
@@ -282,13 +288,7 @@ server_size() {
 
 @test "vim-style saves (temp, fsync, rename) while the link blinks: final content correct" {
 	fault_mount
-	(
-		for i in $(seq 1 15); do
-			sleep 0.3
-			proxy_ctl cut || exit 1
-		done
-	) >/dev/null 2>&1 3>&- &
-	BLINKER=$!
+	blink 15 0.3
 	local i r
 	for i in $(seq 1 30); do
 		head -c $((20000 + i * 1000)) /dev/urandom >"$BATS_TEST_TMPDIR/v$i"
