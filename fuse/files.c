@@ -973,7 +973,10 @@ static int wait_queue(struct sftpfs_file *f, size_t limit)
 		g_mutex_unlock(&f->io_lock);
 		if (r != 0)
 			return r;
-		if (g_get_monotonic_time() > deadline && sftpfs_link_dead(f->link))
+		g_mutex_lock(&f->lock);
+		dead = sftpfs_link_dead(f->link); /* a reopen swaps it under lock */
+		g_mutex_unlock(&f->lock);
+		if (g_get_monotonic_time() > deadline && dead)
 			return ERR_CONN_CLOSED;
 	}
 }
@@ -1448,28 +1451,36 @@ int sftpfs_file_fstat(struct sftpfs_file *f, struct sftp_attrs *a)
 
 int sftpfs_file_release(struct sftpfs_file *f)
 {
+	struct sftpfs_link *l = NULL;
+	struct sftp_handle h;
 	int r = 0, e;
 
 	if (!f->is_dir)
 		r = sftpfs_file_drain(f);
 	index_remove(f);
+	/* Another holder of a reference (a drain by path) may be resending or
+	 * reopening under io_lock: the records and the link are taken under it. */
+	g_mutex_lock(&f->io_lock);
 	g_mutex_lock(&f->lock);
 	if (r != 0 && !g_queue_is_empty(&f->writes)) {
 		log_error(LOG_CAT_GENERAL, "%s: %zu bytes could not be written: %s", f->path, f->write_bytes,
 			  err_str(r));
 		drop_writes_locked(f, r);
 	}
-	g_mutex_unlock(&f->lock);
-	if (!f->is_dir) {
-		g_mutex_lock(&f->io_lock);
-		(void)lanes_each(f, lane_close, false); /* the server closes them with the connection anyway */
-		g_mutex_unlock(&f->io_lock);
-	}
 	if (f->stale == 0 && !sftpfs_link_dead(f->link)) {
-		e = sftp_close(f->link->client, &f->handle);
-		if (r == 0 && e != 0 && !sftpfs_link_dead(f->link))
-			r = e;
+		l = sftpfs_link_ref(f->link);
+		h = f->handle;
 	}
+	g_mutex_unlock(&f->lock);
+	if (!f->is_dir)
+		(void)lanes_each(f, lane_close, false); /* the server closes them with the connection anyway */
+	if (l != NULL) {
+		e = sftp_close(l->client, &h);
+		if (r == 0 && e != 0 && !sftpfs_link_dead(l))
+			r = e;
+		sftpfs_link_unref(l);
+	}
+	g_mutex_unlock(&f->io_lock);
 	file_unref(f);
 	return r;
 }
