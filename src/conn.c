@@ -876,16 +876,25 @@ uint32_t conn_stream_peer_window(const struct conn_stream *s)
 
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len)
 {
+	return conn_stream_send2(s, data, len, NULL, 0);
+}
+
+int conn_stream_send2(struct conn_stream *s, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
+{
 	struct conn *c = s->c;
+	uint8_t *dst;
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	if (s->closed || c->dead || c->stop)
+	if (s->closed || c->dead || c->stop) {
 		r = ERR_CONN_CLOSED;
-	else if (len > 0)
-		r = buf_put(s->pending, data, len);
-	else
-		r = 0;
+	} else if (len > SIZE_MAX - tlen) {
+		r = ERR_INVALID_ARGUMENT;
+	} else if ((r = buf_reserve(s->pending, len + tlen, &dst)) == 0 && len + tlen > 0) {
+		memcpy(dst, data, len);
+		if (tlen > 0)
+			memcpy(dst + len, tail, tlen);
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (r == 0)
 		wake(c);

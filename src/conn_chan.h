@@ -58,5 +58,8 @@ void conn_set_release(struct conn *c, void (*release)(void *arg), void *arg);
 uint32_t conn_stream_peer_window(const struct conn_stream *s);
 /* Queue bytes toward the server; never blocks on the peer. */
 int conn_stream_send(struct conn_stream *s, const uint8_t *data, size_t len) MUST_CHECK;
+/* The same for data and then tail, queued together. */
+int conn_stream_send2(struct conn_stream *s, const uint8_t *data, size_t len, const uint8_t *tail,
+		      size_t tlen) MUST_CHECK;
 
 #endif

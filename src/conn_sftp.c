@@ -27,14 +27,14 @@ struct sftp_link {
 	bool window_noted;          /* I/O thread only */
 };
 
-static int link_send(void *ctx, const uint8_t *data, size_t len)
+static int link_send(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
 {
 	struct sftp_link *l = ctx;
 	int r = ERR_CONN_CLOSED;
 
 	pthread_mutex_lock(&l->lock);
 	if (l->stream != NULL)
-		r = conn_stream_send(l->stream, data, len);
+		r = conn_stream_send2(l->stream, data, len, tail, tlen);
 	pthread_mutex_unlock(&l->lock);
 	return r;
 }

@@ -21,6 +21,10 @@
 #define PACKET_MAC_MAX 64
 /* Work area: a whole packet plus its MAC. */
 #define PACKET_WORK_SIZE (SSH_PACKET_MAX + 4 + PACKET_MAC_MAX)
+/* Random padding bytes drawn at once (a packet takes 4 to 4 + 2 blocks - 1):
+ * one RAND_bytes call per packet was a tenth of a sequential write's
+ * syscalls (OpenSSL's fork check calls getpid each time). */
+#define PACKET_PAD_POOL 1024
 
 struct packet_dir {
 	const struct cipher_alg *cipher;
@@ -44,6 +48,8 @@ struct packet_io {
 	struct packet_dir d[2];
 	uint8_t *work;
 	struct buf *zbuf;
+	uint8_t pad[PACKET_PAD_POOL]; /* pad[pad_used..] not handed out yet */
+	size_t pad_used;
 };
 
 static void dir_clear_keys(struct packet_dir *d)
@@ -71,7 +77,22 @@ struct packet_io *packet_io_new(void)
 	}
 	for (int i = 0; i < 2; i++)
 		p->d[i].cipher = cipher_alg_none();
+	p->pad_used = PACKET_PAD_POOL;
 	return p;
+}
+
+/* n (<= PACKET_PAD_POOL) random bytes for padding, each used once. */
+static int take_padding(struct packet_io *p, uint8_t *dst, size_t n)
+{
+	if (PACKET_PAD_POOL - p->pad_used < n) {
+		if (RAND_bytes(p->pad, PACKET_PAD_POOL) != 1)
+			return ERR_LIBCRYPTO;
+		p->pad_used = 0;
+	}
+	memcpy(dst, p->pad + p->pad_used, n);
+	wipe(p->pad + p->pad_used, n);
+	p->pad_used += n;
+	return 0;
 }
 
 void packet_io_free(struct packet_io *p)
@@ -330,10 +351,8 @@ int packet_write2(struct packet_io *p, const uint8_t *payload, size_t alen, cons
 	memcpy(pkt + 5, payload, alen);
 	if (blen > 0)
 		memcpy(pkt + 5 + alen, tail, blen);
-	if (RAND_bytes(pkt + 5 + plen, (int)padlen) != 1) {
-		r = ERR_LIBCRYPTO;
+	if ((r = take_padding(p, pkt + 5 + plen, padlen)) != 0)
 		goto fail;
-	}
 	switch (d->cipher->kind) {
 	case CIPHER_NONE:
 		break;

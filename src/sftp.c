@@ -512,11 +512,14 @@ static bool window_fits(size_t used, size_t max, size_t bytes)
 }
 
 /*
- * Registers req under a fresh id and sends pkt. Waits for room in the window
- * unless nowait. On failure req is not in the table (and, for async, its
- * callback will not run); on success it is owned by the table until completed.
+ * Registers req under a fresh id and sends pkt, then tail (tlen bytes that
+ * its length field counts: a WRITE's data, sent from where it lies). Waits
+ * for room in the window unless nowait. On failure req is not in the table
+ * (and, for async, its callback will not run); on success it is owned by the
+ * table until completed.
  */
-static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, bool nowait)
+static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, const uint8_t *tail, size_t tlen,
+		      bool nowait)
 {
 	uint32_t id;
 	int r;
@@ -553,8 +556,8 @@ static int req_submit(struct sftp_client *c, struct sftp_req *req, struct buf *p
 		c->write_bytes_in_flight += req->bytes;
 	g_mutex_unlock(&c->lock);
 
-	if ((r = buf_poke_u32(pkt, 0, (uint32_t)(buf_len(pkt) - 4))) != 0 || (r = buf_poke_u32(pkt, 5, id)) != 0 ||
-	    (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt))) != 0) {
+	if ((r = buf_poke_u32(pkt, 0, (uint32_t)(buf_len(pkt) - 4 + tlen))) != 0 || (r = buf_poke_u32(pkt, 5, id)) != 0 ||
+	    (r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt), tail, tlen)) != 0) {
 		g_mutex_lock(&c->lock);
 		if (g_hash_table_lookup(c->reqs, GUINT_TO_POINTER(id)) == req) {
 			g_hash_table_remove(c->reqs, GUINT_TO_POINTER(id));
@@ -707,7 +710,7 @@ static bool trail_submit(struct sftp_client *c, struct sftp_req *treq, const cha
 	g_cond_init(&treq->cond);
 	treq->sync = true;
 	treq->type = SSH_FXP_LSTAT;
-	r = req_submit(c, treq, pkt, false);
+	r = req_submit(c, treq, pkt, NULL, 0, false);
 	buf_free(pkt);
 	if (r != 0) {
 		g_cond_clear(&treq->cond);
@@ -765,7 +768,7 @@ int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t 
 	}
 	g_cond_init(&req.cond);
 	req.type = pkt_type(pkt);
-	r = req_submit(c, &req, pkt, false);
+	r = req_submit(c, &req, pkt, NULL, 0, false);
 	buf_free(pkt);
 	if (r != 0) {
 		g_cond_clear(&req.cond);
@@ -869,7 +872,7 @@ int sftp_client_init_start(struct sftp_client *c)
 		return ERR_ALLOC_FAIL;
 	if ((r = buf_put_u32(pkt, 5)) == 0 && (r = buf_put_u8(pkt, SSH_FXP_INIT)) == 0 &&
 	    (r = buf_put_u32(pkt, 3)) == 0)
-		r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt));
+		r = c->send(c->send_ctx, buf_peek(pkt), buf_len(pkt), NULL, 0);
 	buf_free(pkt);
 	return r;
 }
@@ -1528,11 +1531,12 @@ int sftp_symlink(struct sftp_client *c, const char *target, const char *linkpath
 
 /* ---- asynchronous bulk data ---- */
 
-static int async_submit(struct sftp_client *c, struct buf *pkt, struct sftp_req *req, unsigned flags)
+static int async_submit(struct sftp_client *c, struct buf *pkt, const uint8_t *tail, size_t tlen, struct sftp_req *req,
+			unsigned flags)
 {
 	int r;
 
-	if ((r = req_submit(c, req, pkt, (flags & SFTP_ASYNC_NOWAIT) != 0)) != 0)
+	if ((r = req_submit(c, req, pkt, tail, tlen, (flags & SFTP_ASYNC_NOWAIT) != 0)) != 0)
 		free(req);
 	buf_free(pkt);
 	return r;
@@ -1565,7 +1569,7 @@ int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t
 	req->max_data = len;
 	req->read_cb = cb;
 	req->ctx = ctx;
-	return async_submit(c, pkt, req, flags);
+	return async_submit(c, pkt, NULL, 0, req, flags);
 }
 
 int sftp_fsetstat_async(struct sftp_client *c, const struct sftp_handle *h, const struct sftp_attrs *a, unsigned flags,
@@ -1590,7 +1594,7 @@ int sftp_fsetstat_async(struct sftp_client *c, const struct sftp_handle *h, cons
 	req->type = SSH_FXP_FSETSTAT;
 	req->status_cb = cb;
 	req->ctx = ctx;
-	return async_submit(c, pkt, req, flags);
+	return async_submit(c, pkt, NULL, 0, req, flags);
 }
 
 int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data,
@@ -1604,9 +1608,10 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 		return ERR_INVALID_ARGUMENT;
 	if ((pkt = sftp_pkt_new(SSH_FXP_WRITE)) == NULL)
 		return ERR_ALLOC_FAIL;
-	/* filexfer-02 §6.4: string handle, uint64 offset, string data. */
+	/* filexfer-02 §6.4: string handle, uint64 offset, string data; the
+	 * data's length here, its bytes sent from where they lie. */
 	if ((r = sftp_put_handle(c, pkt, h)) != 0 || (r = buf_put_u64(pkt, offset)) != 0 ||
-	    (r = buf_put_string(pkt, data, len)) != 0) {
+	    (r = buf_put_u32(pkt, (uint32_t)len)) != 0) {
 		buf_free(pkt);
 		return r;
 	}
@@ -1619,5 +1624,5 @@ int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_
 	req->sends = true;
 	req->status_cb = cb;
 	req->ctx = ctx;
-	return async_submit(c, pkt, req, flags);
+	return async_submit(c, pkt, data, len, req, flags);
 }

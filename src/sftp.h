@@ -163,9 +163,10 @@ struct sftp_statvfs {
 
 /* ---- the client and its byte stream ---- */
 
-/* Queue bytes toward the server. Thread-safe; must NOT block on the peer (it
- * queues); returns 0 or a negative err code (e.g. ERR_CONN_CLOSED). */
-typedef int (*sftp_send_fn)(void *ctx, const uint8_t *data, size_t len);
+/* Queue bytes toward the server: data, then tail (a WRITE's payload, tlen
+ * 0 for other requests), as one stream. Thread-safe; must NOT block on the
+ * peer (it queues); returns 0 or a negative err code (e.g. ERR_CONN_CLOSED). */
+typedef int (*sftp_send_fn)(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen);
 
 /* A new client in state NEW; NULL on allocation failure. */
 struct sftp_client *sftp_client_new(sftp_send_fn send, void *send_ctx);

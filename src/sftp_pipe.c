@@ -44,7 +44,7 @@ struct sftp_pipe {
 	bool failed;
 };
 
-static int pipe_send(void *ctx, const uint8_t *data, size_t len)
+static int pipe_send(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
 {
 	struct sftp_pipe *p = ctx;
 	int r = 0;
@@ -53,7 +53,12 @@ static int pipe_send(void *ctx, const uint8_t *data, size_t len)
 	if (p->failed || p->stopping) {
 		r = ERR_CONN_CLOSED;
 	} else {
-		g_queue_push_tail(&p->queue, g_bytes_new(data, len));
+		uint8_t *msg = g_malloc(len + tlen);
+
+		memcpy(msg, data, len);
+		if (tlen > 0)
+			memcpy(msg + len, tail, tlen);
+		g_queue_push_tail(&p->queue, g_bytes_new_take(msg, len + tlen));
 		g_cond_signal(&p->cond);
 	}
 	g_mutex_unlock(&p->lock);

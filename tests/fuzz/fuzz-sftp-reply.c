@@ -18,11 +18,13 @@
 #include "sftp.h"
 #include "sftp_codec.h"
 
-static int null_send(void *ctx, const uint8_t *data, size_t len)
+static int null_send(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
 {
 	(void)ctx;
 	(void)data;
 	(void)len;
+	(void)tail;
+	(void)tlen;
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  * byte-at-a-time delivery, a flipped bit anywhere in a packet (always an
  * error, never a wrong payload), a bad length in MAC-then-encrypt mode
  * (swallowed like a maximal packet, then reported as a MAC error: no length
- * oracle), oversized packets, and the inflate bound (a zlib bomb).
+ * oracle), oversized packets, the inflate bound (a zlib bomb), and
+ * padding bytes never handed out twice.
  */
 #include "config.h"
 
@@ -329,6 +330,42 @@ static void test_seq_reset(void)
 	packet_io_free(rx);
 }
 
+/*
+ * Random padding comes from a pool refilled in one RAND_bytes call: across
+ * more packets than one pool serves, no packet repeats the padding of the
+ * last packet with as much padding (a pool not advanced, or reused after
+ * its refill).
+ */
+static void test_padding_fresh(void)
+{
+	struct packet_io *tx, *rx;
+	struct buf *wire = buf_new(1u << 20);
+	uint8_t data[27] = {0}, last[32][32];
+	bool seen[32] = {false};
+
+	pair_new(&modes[0], &tx, &rx);
+	for (unsigned i = 0; i < 600; i++) {
+		size_t len = sizeof(data) - (i % 8), padlen;
+		const uint8_t *pad;
+
+		buf_reset(wire);
+		data[0] = (uint8_t)(1 + (i % 200));
+		g_assert_cmpint(packet_write(tx, data, len, wire), ==, 0);
+		padlen = buf_peek(wire)[4];
+		g_assert_cmpuint(padlen, >=, 4);
+		g_assert_cmpuint(padlen, <, 32);
+		g_assert_cmpuint(buf_len(wire), ==, 5 + len + padlen);
+		pad = buf_peek(wire) + 5 + len;
+		if (seen[padlen])
+			g_assert_false(memcmp(pad, last[padlen], padlen) == 0);
+		memcpy(last[padlen], pad, padlen);
+		seen[padlen] = true;
+	}
+	packet_io_free(tx);
+	packet_io_free(rx);
+	buf_free(wire);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -340,5 +377,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/packet/oversized-aead", test_oversized_aead);
 	g_test_add_func("/packet/zlib-bomb", test_zlib_bomb);
 	g_test_add_func("/packet/seq-reset", test_seq_reset);
+	g_test_add_func("/packet/padding-fresh", test_padding_fresh);
 	return g_test_run();
 }

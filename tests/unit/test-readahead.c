@@ -44,14 +44,16 @@ struct link {
 	gint cut_after;
 };
 
-static int link_send(void *ctx, const uint8_t *data, size_t len)
+static int link_send(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
 {
 	struct link *l = ctx;
-	struct dmsg *m = g_malloc(sizeof(*m) + len);
+	struct dmsg *m = g_malloc(sizeof(*m) + len + tlen);
 
 	m->due = g_get_monotonic_time() + l->delay_us;
-	m->len = len;
+	m->len = len + tlen;
 	memcpy(m->data, data, len);
+	if (tlen > 0)
+		memcpy(m->data + len, tail, tlen);
 	g_async_queue_push(l->q, m);
 	return 0;
 }

@@ -765,11 +765,15 @@ struct fake {
 	GAsyncQueue *sent; /* GBytes*, one per send call */
 };
 
-static int fake_send(void *ctx, const uint8_t *data, size_t len)
+static int fake_send(void *ctx, const uint8_t *data, size_t len, const uint8_t *tail, size_t tlen)
 {
 	struct fake *f = ctx;
+	uint8_t *msg = g_malloc(len + tlen);
 
-	g_async_queue_push(f->sent, g_bytes_new(data, len));
+	memcpy(msg, data, len);
+	if (tlen > 0)
+		memcpy(msg + len, tail, tlen);
+	g_async_queue_push(f->sent, g_bytes_new_take(msg, len + tlen));
 	return 0;
 }
 
