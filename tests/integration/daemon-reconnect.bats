@@ -124,11 +124,18 @@ wait_log() {
 }
 
 # blink N SECONDS: in the background, cut the link N times, SECONDS apart
-# (BLINKER: its pid, for wait and teardown).
+# (BLINKER: its pid, for wait and teardown). Each cut waits for the mount to
+# have reconnected after the one before (up to 20 s), so it cuts a
+# connection, not a handshake still under way (on a loaded machine cuts
+# SECONDS apart could all land in handshakes, and no operation would see one).
 blink() {
 	(
 		for i in $(seq 1 "$1"); do
 			sleep "$2"
+			for j in $(seq 1 400); do
+				[ "$(grep -c "reconnected" "$LOG")" -ge $((i - 1)) ] && break
+				sleep 0.05
+			done
 			proxy_ctl cut || exit 1
 		done
 	) >/dev/null 2>&1 3>&- &

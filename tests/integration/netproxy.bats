@@ -125,10 +125,13 @@ field_ms() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) printf "%d\n
 @test "OpenSSH's ssh works through the delayed proxy and pays its round trips" {
 	proxy_start --delay 25
 	start=$(ms_now)
-	run proxy_ssh echo through-the-proxy
+	proxy_ssh echo through-the-proxy >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+		{ cat "$BATS_TEST_TMPDIR/err" >&2; false; }
 	elapsed=$(( $(ms_now) - start ))
-	[ "$status" -eq 0 ]
-	[ "$output" = through-the-proxy ]
+	# What ssh says on stderr is shown, not compared (it failed once under
+	# load with the right exit status and an unrecorded message).
+	cat "$BATS_TEST_TMPDIR/err"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = through-the-proxy ] || { echo "stdout: $(cat "$BATS_TEST_TMPDIR/out")"; false; }
 	echo "elapsed $elapsed ms"
 	# Key exchange, NEWKEYS, service request, user auth (query and
 	# signature), channel open and exec are at least 6 round trips of 50 ms.
