@@ -883,15 +883,16 @@ int conn_stream_send2(struct conn_stream *s, const uint8_t *data, size_t len, co
 {
 	struct conn *c = s->c;
 	uint8_t *dst;
-	int r;
+	int r = 0;
 
 	pthread_mutex_lock(&c->lock);
 	if (s->closed || c->dead || c->stop) {
 		r = ERR_CONN_CLOSED;
 	} else if (len > SIZE_MAX - tlen) {
 		r = ERR_INVALID_ARGUMENT;
-	} else if ((r = buf_reserve(s->pending, len + tlen, &dst)) == 0 && len + tlen > 0) {
-		memcpy(dst, data, len);
+	} else if (len + tlen > 0 && (r = buf_reserve(s->pending, len + tlen, &dst)) == 0) {
+		if (len > 0)
+			memcpy(dst, data, len);
 		if (tlen > 0)
 			memcpy(dst + len, tail, tlen);
 	}

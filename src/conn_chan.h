@@ -4,9 +4,9 @@
  *
  * A conn_stream is a session channel running a subsystem or command. Its
  * callbacks run on the connection's I/O thread and must not block.
- * conn_stream_send() may be called from any thread: it queues and wakes the
- * I/O thread. After on_close has run, sends fail with ERR_CONN_CLOSED; the
- * stream itself is freed by conn_close().
+ * conn_stream_send() and conn_stream_send2() may be called from any thread:
+ * they queue and wake the I/O thread. After on_close has run, sends fail
+ * with ERR_CONN_CLOSED; the stream itself is freed by conn_close().
  */
 #ifndef SFTPFS_CONN_CHAN_H
 #define SFTPFS_CONN_CHAN_H

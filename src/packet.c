@@ -21,7 +21,7 @@
 #define PACKET_MAC_MAX 64
 /* Work area: a whole packet plus its MAC. */
 #define PACKET_WORK_SIZE (SSH_PACKET_MAX + 4 + PACKET_MAC_MAX)
-/* Random padding bytes drawn at once (a packet takes 4 to 4 + 2 blocks - 1):
+/* Random padding bytes drawn at once (a packet takes 4 to block size + 3):
  * one RAND_bytes call per packet was a tenth of a sequential write's
  * syscalls (OpenSSL's fork check calls getpid each time). */
 #define PACKET_PAD_POOL 1024

@@ -357,8 +357,10 @@ typedef void (*sftp_status_cb)(void *ctx, int err);
  * was queued and cb will not be called; otherwise cb is called exactly once. */
 int sftp_read_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, size_t len,
                     unsigned flags, sftp_read_cb cb, void *ctx) MUST_CHECK;
-/* Queue one WRITE; data is copied. len must not exceed the write limit
- * (ERR_INVALID_ARGUMENT). Same calling rules as sftp_read_async. */
+/* Queue one WRITE; data is copied before the call returns, but possibly
+ * after cb has run (a shutdown meanwhile completes the request), so cb must
+ * not free data. len must not exceed the write limit (ERR_INVALID_ARGUMENT).
+ * Same calling rules as sftp_read_async. */
 int sftp_write_async(struct sftp_client *c, const struct sftp_handle *h, uint64_t offset, const void *data,
                      size_t len, unsigned flags, sftp_status_cb cb, void *ctx) MUST_CHECK;
 
