@@ -196,8 +196,8 @@ log_lines() {
 	grep -q ' link -> f1$' "$TOP/ls1"
 	# one listing (41 names: one READDIR batch and the EOF), no stat or
 	# lstat of any entry
-	[ "$(requests opendir "$R/many" "$n0")" = 1 ]
-	[ "$(requests readdir "$R/many" "$n0")" = 2 ]
+	[ "$(requests opendir "$R/many" "$n0")" = 1 ] || { tail -n +"$((n0 + 1))" "$SLOG"; false; }
+	[ "$(requests readdir "$R/many" "$n0")" = 2 ] || { tail -n +"$((n0 + 1))" "$SLOG"; false; }
 	[ "$(requests lstat "$R/many/" "$n0")" = 0 ]
 	[ "$(requests stat "$R/many/" "$n0")" = 0 ]
 	# again: the listing too comes from the cache (no OPENDIR, no READDIR)
