@@ -31,91 +31,48 @@
 #include "sftpfs.h"
 
 /*
- * READDIR read-ahead: a second thread keeps one more READDIR in flight on the
- * same handle while the caller waits for its own, so a directory of one
- * batch plus the final EOF costs one round trip instead of two, and a large
- * one half as many. The server answers requests on one handle in order
- * (filexfer-02 §6.1 lets a client send several before the replies), each
- * READDIR returning the next batch or EOF; batch order does not matter.
+ * READDIRs in flight: each round sends several on the handle at once and
+ * takes the replies in order (the server answers requests on one handle in
+ * the order received, filexfer-02 §6.1: each READDIR gets the next batch, or
+ * EOF from the end on), so a directory of one batch plus the final EOF costs
+ * one round trip instead of two. The first round sends two; each round that
+ * came back all batches doubles the next, up to SFTP_READDIR_MAX, so a large
+ * directory takes a few round trips and a small one never asks for more than
+ * one EOF past its end. All go out from this one thread, in order, and all
+ * are answered before the caller may CLOSE the handle (a server reuses
+ * handle strings, so nothing may still be on its way on a closed one).
  */
-struct dir_batch {
-	int r;
-	struct sftp_names n;
-};
-
-struct dir_ahead {
-	struct sftp_client *client;
-	const struct sftp_handle *handle;
-	GAsyncQueue *batches; /* struct dir_batch *, pushed by the thread */
-};
-
 static bool batch_last(int r, const struct sftp_names *n)
 {
 	return r != 0 || n->count == 0;
 }
 
-static void *dir_ahead_run(void *p)
-{
-	struct dir_ahead *a = p;
-	bool last;
-
-	do {
-		struct dir_batch *b = g_malloc0(sizeof(*b));
-
-		b->r = sftp_readdir(a->client, a->handle, &b->n);
-		last = batch_last(b->r, &b->n);
-		g_async_queue_push(a->batches, b);
-	} while (!last);
-	return NULL;
-}
-
-/* Keeps one reply: a batch goes to out (which takes the names), the end or
- * an error is noted. */
-static void take_batch(GArray *out, int r, struct sftp_names *n, bool *eof, int *err)
-{
-	if (!batch_last(r, n)) {
-		g_array_append_val(out, *n);
-		return;
-	}
-	if (r == ERR_EOF || r == 0)
-		*eof = true;
-	else if (*err == 0)
-		*err = r;
-	sftp_names_clear(n);
-}
-
-/* Every remaining batch of an open directory handle, two READDIRs in flight. */
+/* Every remaining batch of an open directory handle. */
 int sftpfs_list_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out)
 {
-	struct dir_ahead ahead = { .client = c, .handle = h, .batches = g_async_queue_new() };
-	GThread *thread = g_thread_try_new("sftpfs-readdir", dir_ahead_run, &ahead, NULL);
-	bool eof = false, ahead_done = thread == NULL;
+	unsigned n = 2;
+	bool done = false;
 	int err = 0;
 
-	while (!eof && err == 0) {
-		struct sftp_names n = { 0 };
-		int r = sftp_readdir(c, h, &n);
+	while (!done) {
+		struct sftp_names names[SFTP_READDIR_MAX];
+		int res[SFTP_READDIR_MAX];
 
-		take_batch(out, r, &n, &eof, &err);
-		/* The thread's request went out with ours: take its reply. */
-		if (!ahead_done) {
-			struct dir_batch *b = g_async_queue_pop(ahead.batches);
-
-			ahead_done = batch_last(b->r, &b->n);
-			take_batch(out, b->r, &b->n, &eof, &err);
-			g_free(b);
+		if ((err = sftp_readdir_many(c, h, n, names, res)) != 0)
+			return err;
+		for (unsigned i = 0; i < n; i++) {
+			if (!done && !batch_last(res[i], &names[i])) {
+				g_array_append_val(out, names[i]);
+				continue;
+			}
+			if (!done && res[i] != 0)
+				err = res[i];
+			done = true;
+			sftp_names_clear(&names[i]);
 		}
+		if (n < SFTP_READDIR_MAX)
+			n *= 2;
 	}
-	while (!ahead_done) {
-		struct dir_batch *b = g_async_queue_pop(ahead.batches);
-
-		ahead_done = batch_last(b->r, &b->n);
-		take_batch(out, b->r, &b->n, &eof, &err);
-		g_free(b);
-	}
-	if (thread != NULL)
-		g_thread_join(thread);
-	g_async_queue_unref(ahead.batches);
 	return err;
 }
 
@@ -172,7 +129,7 @@ void sftpfs_list_store(struct sftpfs *fs, const char *dpath, const GArray *batch
 
 /* ---- listing ahead ---- */
 
-/* Listings in flight at once (each also has its READDIR thread). */
+/* Listings in flight at once. */
 #define PREFETCH_THREADS 16
 /* Directories waiting or in flight; more are dropped (plain misses later). */
 #define PREFETCH_PENDING_MAX 512

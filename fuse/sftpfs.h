@@ -365,7 +365,8 @@ bool sftpfs_files_settled(struct sftpfs *fs, const char *path, uint64_t stamp, c
  * Directory listings (dirlist.c). A listing is a GArray of struct sftp_names
  * batches (sftpfs_list_clear empties it).
  */
-/* Every remaining batch of an open directory handle, two READDIRs in flight. */
+/* Every remaining batch of an open directory handle, READDIRs in flight in
+ * rounds (dirlist.c). */
 int sftpfs_list_batches(struct sftp_client *c, const struct sftp_handle *h, GArray *out) MUST_CHECK;
 /* The whole listing of path on a handle of its own (opened and closed here). */
 int sftpfs_list_path(struct sftpfs *fs, struct sftp_client *c, const char *path, GArray *out) MUST_CHECK;

@@ -744,20 +744,16 @@ static void trail_finish(struct sftp_req *treq, struct trail_slot *s)
 }
 
 /*
- * One synchronous round trip: sends pkt (consumed), waits for the reply and
- * returns its type and body (after the id).
+ * Sends pkt (consumed) as a synchronous request; sync_finish waits for its
+ * reply. Several may be in flight from one thread, in the order sent.
  */
-int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
+static int sync_submit(struct sftp_client *c, struct sftp_req *req, struct buf *pkt, size_t bytes)
 {
-	struct sftp_req req = {.sync = true, .bytes = bytes};
-	struct sftp_req treq[SFTP_TRAIL_MAX] = {0};
-	bool trailing[SFTP_TRAIL_MAX] = {false};
-	struct trail *t = &tls_trail;
 	int r;
 
-	*rtype = 0;
-	*reply = NULL;
-	sftp_tls_reset();
+	memset(req, 0, sizeof(*req));
+	req->sync = true;
+	req->bytes = bytes;
 	if (pkt == NULL)
 		return ERR_ALLOC_FAIL;
 	if (tls_in_input == c) {
@@ -766,34 +762,60 @@ int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t 
 		buf_free(pkt);
 		return ERR_INVALID_ARGUMENT;
 	}
-	g_cond_init(&req.cond);
-	req.type = pkt_type(pkt);
-	r = req_submit(c, &req, pkt, NULL, 0, false);
+	g_cond_init(&req->cond);
+	req->type = pkt_type(pkt);
+	r = req_submit(c, req, pkt, NULL, 0, false);
 	buf_free(pkt);
-	if (r != 0) {
-		g_cond_clear(&req.cond);
-		return r;
+	if (r != 0)
+		g_cond_clear(&req->cond);
+	return r;
+}
+
+/* Waits for a request sync_submit sent; its reply's type and body (after
+ * the id) on success. */
+static int sync_finish(struct sftp_client *c, struct sftp_req *req, uint8_t *rtype, struct buf **reply)
+{
+	req_wait(c, req);
+	if (req->err != 0) {
+		buf_free(req->reply);
+		return req->err;
 	}
+	*rtype = req->reply_type;
+	*reply = req->reply;
+	return 0;
+}
+
+/*
+ * One synchronous round trip: sends pkt (consumed), waits for the reply and
+ * returns its type and body (after the id).
+ */
+int sftp_call_raw(struct sftp_client *c, struct buf *pkt, size_t bytes, uint8_t *rtype, struct buf **reply)
+{
+	struct sftp_req req;
+	struct sftp_req treq[SFTP_TRAIL_MAX] = {0};
+	bool trailing[SFTP_TRAIL_MAX] = {false};
+	struct trail *t = &tls_trail;
+	int r;
+
+	*rtype = 0;
+	*reply = NULL;
+	sftp_tls_reset();
+	if ((r = sync_submit(c, &req, pkt, bytes)) != 0)
+		return r;
 	if (t->n > 0 && !t->sent && trail_matches(t, req.type)) {
 		for (unsigned i = 0; i < t->n; i++)
 			trailing[i] = trail_submit(c, &treq[i], t->slot[i].path);
 		t->sent = true;
 		t->client = c;
 	}
-	req_wait(c, &req);
+	r = sync_finish(c, &req, rtype, reply);
 	for (unsigned i = 0; i < SFTP_TRAIL_MAX; i++) {
 		if (!trailing[i])
 			continue;
 		req_wait(c, &treq[i]);
 		trail_finish(&treq[i], &t->slot[i]);
 	}
-	if (req.err != 0) {
-		buf_free(req.reply);
-		return req.err;
-	}
-	*rtype = req.reply_type;
-	*reply = req.reply;
-	return 0;
+	return r;
 }
 
 /* A STATUS body: records it for sftp_last_status() and maps it. */
@@ -1398,21 +1420,10 @@ int sftp_write(struct sftp_client *c, const struct sftp_handle *h, uint64_t offs
 	return r;
 }
 
-int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp_names *out)
+/* A READDIR reply (r: how the call went) into out. */
+static int readdir_result(int r, uint8_t rtype, struct buf *body, struct sftp_names *out)
 {
-	struct buf *pkt = sftp_pkt_new(SSH_FXP_READDIR), *body = NULL;
-	uint8_t rtype;
-	int r;
-
-	out->v = NULL;
-	out->count = 0;
-	if (pkt == NULL)
-		return ERR_ALLOC_FAIL;
-	if ((r = sftp_put_handle(c, pkt, h)) != 0) {
-		buf_free(pkt);
-		return r;
-	}
-	if ((r = sftp_call_raw(c, pkt, 0, &rtype, &body)) != 0)
+	if (r != 0)
 		return r;
 	if (rtype == SSH_FXP_NAME) {
 		if ((r = sftp_names_decode(body, SFTP_NAMES_DIRENT, out)) != 0)
@@ -1429,6 +1440,49 @@ int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp
 	}
 	buf_free(body);
 	return r;
+}
+
+int sftp_readdir_many(struct sftp_client *c, const struct sftp_handle *h, unsigned n, struct sftp_names *out,
+		      int *res)
+{
+	struct sftp_req req[SFTP_READDIR_MAX];
+	unsigned sent = 0;
+	int r = 0;
+
+	if (n == 0 || n > SFTP_READDIR_MAX)
+		return ERR_INVALID_ARGUMENT;
+	memset(out, 0, n * sizeof(*out));
+	sftp_tls_reset();
+	for (; sent < n; sent++) {
+		struct buf *pkt = sftp_pkt_new(SSH_FXP_READDIR);
+
+		if (pkt != NULL && (r = sftp_put_handle(c, pkt, h)) != 0) {
+			buf_free(pkt);
+			break;
+		}
+		if ((r = sync_submit(c, &req[sent], pkt, 0)) != 0)
+			break;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t rtype = 0;
+		struct buf *body = NULL;
+
+		if (i < sent) {
+			int e = sync_finish(c, &req[i], &rtype, &body);
+
+			res[i] = readdir_result(e, rtype, body, &out[i]);
+		} else {
+			res[i] = r;
+		}
+	}
+	return 0;
+}
+
+int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp_names *out)
+{
+	int res, r = sftp_readdir_many(c, h, 1, out, &res);
+
+	return r != 0 ? r : res;
 }
 
 int sftp_remove(struct sftp_client *c, const char *path)

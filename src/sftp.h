@@ -257,6 +257,17 @@ int sftp_opendir(struct sftp_client *c, const char *path, struct sftp_handle *ou
 /* One batch of entries; out->count == 0 at the end of the directory. Names
  * are single components: "/" or NUL in a name, or an empty name, is refused. */
 int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp_names *out) MUST_CHECK;
+/*
+ * n (1 to SFTP_READDIR_MAX) READDIRs on h sent back to back, then every reply
+ * awaited. The server handles requests on one handle in the order received
+ * (filexfer-02 §6.1), so out[i] and res[i] are what the i-th of n successive
+ * sftp_readdir calls would give: a batch, or count 0 from the end on (an
+ * error after the end means nothing). Returns ERR_INVALID_ARGUMENT for a bad
+ * n (nothing filled in), else 0. Every out[i] is the caller's to clear.
+ */
+#define SFTP_READDIR_MAX 8
+int sftp_readdir_many(struct sftp_client *c, const struct sftp_handle *h, unsigned n, struct sftp_names *out,
+		      int *res) MUST_CHECK;
 int sftp_remove(struct sftp_client *c, const char *path) MUST_CHECK;
 int sftp_mkdir(struct sftp_client *c, const char *path, const struct sftp_attrs *attrs) MUST_CHECK;
 int sftp_rmdir(struct sftp_client *c, const char *path) MUST_CHECK;

@@ -216,6 +216,22 @@ log_lines() {
 	[ "$(requests lstat "$R/many/" "$n0")" -ge 40 ]
 }
 
+@test "a large directory is listed in rounds of READDIRs, each twice the last" {
+	local m=$TOP/m1 n0
+	mkdir -p "$R/big"
+	(cd "$R/big" && seq -f "e%03g" 1 650 | xargs touch)
+	daemon_mount "127.0.0.1:$R" "$m"
+	n0=$(log_lines)
+	[ "$(ls "$m/big" | wc -l)" = 650 ]
+	[ "$(ls "$m/big" | sort -u | wc -l)" = 650 ]
+	# sftp-server answers a READDIR with at most 100 names: 652 with "."
+	# and ".." are seven batches and the EOF, asked for in three round
+	# trips as 2, 4 and 8 READDIRs (the last seven answered EOF); pairs
+	# would have taken four round trips and 8 READDIRs
+	[ "$(requests opendir "$R/big" "$n0")" = 1 ] || { tail -n +"$((n0 + 1))" "$SLOG"; false; }
+	[ "$(requests readdir "$R/big" "$n0")" = 14 ] || { tail -n +"$((n0 + 1))" "$SLOG"; false; }
+}
+
 @test "a directory made through the mount answers lookups without the server" {
 	local m=$TOP/m1 n0 i
 	daemon_mount "127.0.0.1:$R" "$m"

@@ -298,6 +298,33 @@ static void test_dirs(struct fixture *f, gconstpointer data)
 		sftp_names_clear(&names);
 	}
 	g_assert_cmpint(sftp_close(f->c, &h), ==, 0);
+	/* The same listing in rounds of READDIRs in flight: batches up to the
+	 * first empty one, the same names, nothing but EOF after it. */
+	g_assert_cmpint(sftp_opendir(f->c, d, &h), ==, 0);
+	{
+		GHashTable *again = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		bool end = false;
+
+		while (!end) {
+			struct sftp_names many[SFTP_READDIR_MAX];
+			int res[SFTP_READDIR_MAX];
+
+			g_assert_cmpint(sftp_readdir_many(f->c, &h, 3, many, res), ==, 0);
+			for (unsigned k = 0; k < 3; k++) {
+				g_assert_cmpint(res[k], ==, 0);
+				if (many[k].count == 0)
+					end = true;
+				else
+					g_assert_false(end);
+				for (size_t i = 0; i < many[k].count; i++)
+					g_assert_true(g_hash_table_add(again, g_strdup(many[k].v[i].name)));
+				sftp_names_clear(&many[k]);
+			}
+		}
+		g_assert_cmpuint(g_hash_table_size(again), ==, g_hash_table_size(seen));
+		g_hash_table_unref(again);
+	}
+	g_assert_cmpint(sftp_close(f->c, &h), ==, 0);
 	/* 300 entries, plus "." and ".." when the server lists them. */
 	g_hash_table_remove(seen, ".");
 	g_hash_table_remove(seen, "..");
@@ -1275,6 +1302,124 @@ static void test_out_of_order(void)
 	fake_free(&f);
 }
 
+/*
+ * sftp_readdir_many: its READDIRs go out back to back on the handle before
+ * any reply, and each reply lands in the slot of its own request whatever
+ * order the replies come in; a connection lost midway fails the ones still
+ * waiting, and n out of range is refused before anything is sent.
+ */
+struct many_run {
+	struct fake *f;
+	unsigned n;
+	struct sftp_names out[SFTP_READDIR_MAX];
+	int res[SFTP_READDIR_MAX];
+	int r;
+};
+
+static gpointer many_thread(gpointer arg)
+{
+	struct many_run *m = arg;
+	struct sftp_handle h;
+
+	g_assert_cmpint(sftp_handle_adopt(m->f->c, "dh", 2, &h), ==, 0);
+	m->r = sftp_readdir_many(m->f->c, &h, m->n, m->out, m->res);
+	return NULL;
+}
+
+static void test_readdir_many(void)
+{
+	static const char *const names[] = {"first", "second"};
+	struct fake f;
+	struct many_run m = {.f = &f, .n = 4};
+	struct sftp_handle h;
+	struct sftp_names out[SFTP_READDIR_MAX + 1];
+	int res[SFTP_READDIR_MAX + 1];
+	uint32_t ids[4];
+	struct buf *eof = buf_new(0);
+	GThread *t;
+
+	g_assert_cmpint(buf_put_u32(eof, SFTP_FX_EOF), ==, 0);
+	g_assert_cmpint(buf_put_cstring(eof, "end"), ==, 0);
+	g_assert_cmpint(buf_put_cstring(eof, ""), ==, 0);
+	fake_start_v3(&f);
+	t = g_thread_new("many", many_thread, &m);
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t type;
+		GBytes *b = fake_pop(&f, &type, &ids[i]);
+		gsize len;
+		const uint8_t *d = g_bytes_get_data(b, &len);
+
+		/* length, type, id, then the handle string "dh" */
+		g_assert_cmpuint(type, ==, SSH_FXP_READDIR);
+		g_assert_cmpuint(len, ==, 4 + 1 + 4 + 4 + 2);
+		g_assert_cmpmem(d + 13, 2, "dh", 2);
+		if (i > 0)
+			g_assert_cmpuint(ids[i], !=, ids[i - 1]);
+		g_bytes_unref(b);
+	}
+	/* Replies last first: two EOFs, then the second batch, then the first. */
+	for (unsigned k = 0; k < 4; k++) {
+		unsigned i = 3 - k;
+		struct buf *b = buf_new(0);
+
+		if (i >= 2) {
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_STATUS, &ids[i], buf_peek(eof), buf_len(eof)), ==, 0);
+		} else {
+			g_assert_cmpint(buf_put_u32(b, 1), ==, 0);
+			put_name(b, names[i], strlen(names[i]));
+			g_assert_cmpint(fake_reply(&f, SSH_FXP_NAME, &ids[i], buf_peek(b), buf_len(b)), ==, 0);
+		}
+		buf_free(b);
+	}
+	g_thread_join(t);
+	g_assert_cmpint(m.r, ==, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		g_assert_cmpint(m.res[i], ==, 0);
+		g_assert_cmpuint(m.out[i].count, ==, i < 2 ? 1 : 0);
+		if (i < 2)
+			g_assert_cmpstr(m.out[i].v[0].name, ==, names[i]);
+		sftp_names_clear(&m.out[i]);
+	}
+
+	/* Lost after the first reply: that batch stands, the rest fail. */
+	m.n = 3;
+	t = g_thread_new("many", many_thread, &m);
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t type;
+
+		g_bytes_unref(fake_pop(&f, &type, &ids[i]));
+	}
+	{
+		struct buf *b = buf_new(0);
+
+		g_assert_cmpint(buf_put_u32(b, 1), ==, 0);
+		put_name(b, "only", 4);
+		g_assert_cmpint(fake_reply(&f, SSH_FXP_NAME, &ids[0], buf_peek(b), buf_len(b)), ==, 0);
+		buf_free(b);
+	}
+	sftp_client_shutdown(f.c, ERR_CONN_CLOSED);
+	g_thread_join(t);
+	g_assert_cmpint(m.r, ==, 0);
+	g_assert_cmpint(m.res[0], ==, 0);
+	g_assert_cmpuint(m.out[0].count, ==, 1);
+	g_assert_cmpint(m.res[1], ==, ERR_CONN_CLOSED);
+	g_assert_cmpint(m.res[2], ==, ERR_CONN_CLOSED);
+	for (unsigned i = 0; i < 3; i++)
+		sftp_names_clear(&m.out[i]);
+
+	/* Now nothing can be sent: every slot carries the refusal. */
+	g_assert_cmpint(sftp_handle_adopt(f.c, "dh", 2, &h), ==, 0);
+	g_assert_cmpint(sftp_readdir_many(f.c, &h, 2, out, res), ==, 0);
+	g_assert_cmpint(res[0], ==, ERR_CONN_CLOSED);
+	g_assert_cmpint(res[1], ==, ERR_CONN_CLOSED);
+	g_assert_cmpuint(out[0].count + out[1].count, ==, 0);
+	g_assert_cmpint(sftp_readdir_many(f.c, &h, 0, out, res), ==, ERR_INVALID_ARGUMENT);
+	g_assert_cmpint(sftp_readdir_many(f.c, &h, SFTP_READDIR_MAX + 1, out, res), ==, ERR_INVALID_ARGUMENT);
+	g_assert_null(g_async_queue_try_pop(f.sent));
+	buf_free(eof);
+	fake_free(&f);
+}
+
 /* 8 threads with 8 async READs each and 8 threads with a STAT each: 72
  * requests provably in flight at once (none is answered until all have
  * arrived), then answered in shuffled order; every caller gets its own reply. */
@@ -2166,6 +2311,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sftp/scripted/out-of-order", test_out_of_order);
 	g_test_add_func("/sftp/scripted/byte-at-a-time", test_byte_at_a_time);
 	g_test_add_func("/sftp/scripted/many-threads", test_many_threads);
+	g_test_add_func("/sftp/scripted/readdir-many", test_readdir_many);
 	g_test_add_func("/sftp/scripted/rename-fallback", test_rename_fallback);
 	g_test_add_func("/sftp/scripted/limits", test_limits_honoured);
 	g_test_add_func("/sftp/scripted/callback-rules", test_callback_rules);
