@@ -263,7 +263,8 @@ int sftp_readdir(struct sftp_client *c, const struct sftp_handle *h, struct sftp
  * (filexfer-02 §6.1), so out[i] and res[i] are what the i-th of n successive
  * sftp_readdir calls would give: a batch, or count 0 from the end on (an
  * error after the end means nothing). Returns ERR_INVALID_ARGUMENT for a bad
- * n (nothing filled in), else 0. Every out[i] is the caller's to clear.
+ * n (nothing filled in), else 0. Every out[i] is the caller's to clear;
+ * sftp_last_status() is then the last reply's, not the first error's.
  */
 #define SFTP_READDIR_MAX 8
 int sftp_readdir_many(struct sftp_client *c, const struct sftp_handle *h, unsigned n, struct sftp_names *out,
