@@ -24,7 +24,9 @@
  * gives a session channel 2 MiB) per round trip. Once a file has been
  * written sequentially for STRIPE_AFTER bytes, it is opened again (WRITE
  * only) on up to write_lanes - 1 more SFTP sessions of the same connection
- * (sftpfs_link_lanes, each its own channel and server process), and its
+ * (sftpfs_link_lanes, each its own channel and server process, started once
+ * per connection in the background while the file goes on writing on its
+ * own handle), and its
  * WRITEs are spread over the handles by offset, STRIPE_CHUNK bytes each. The
  * queue stays the file's; each record remembers its lane. A server may
  * reorder requests of different channels, so a record never goes on another
@@ -1035,30 +1037,38 @@ static void lane_job_run(void *data)
 
 /*
  * f has been written sequentially for long: opens it on the link's lanes.
- * io_lock held, f's link alive. With no lane, f keeps its one handle (and
- * does not try again on this link).
+ * io_lock held, f's link alive. While the link's lanes are being started
+ * (in the background) f goes on writing on its own handle and this is asked
+ * again at its next write. With no lane, f keeps its one handle (and does
+ * not try again on this link).
  */
 static void lanes_start(struct sftpfs_file *f)
 {
-	struct wb_lanes *ln = g_malloc0(sizeof(*ln));
+	struct wb_lanes *ln;
 	struct sftp_client *lc[WRITE_LANES_MAX];
 	struct lane_job jobs[WRITE_LANES_MAX];
 	struct sftp_limits own, lim;
-	g_autofree char *remote = file_rpath(f);
-	g_autofree char *path = sftpfs_file_path(f);
-	GPtrArray *busy = writers_of(f->fs, path);
-	bool alone = busy == NULL || busy->len == 1;
+	g_autofree char *remote = NULL;
+	g_autofree char *path = NULL;
+	GPtrArray *busy;
+	bool alone, pending;
 	unsigned got;
 
+	got = sftpfs_link_lanes(f->link, f->fs->opts->write_lanes - 1, lc, &pending);
+	if (pending)
+		return;
+	path = sftpfs_file_path(f);
+	busy = writers_of(f->fs, path);
+	alone = busy == NULL || busy->len == 1;
 	files_free(busy);
 	if (!alone) {
 		/* Another descriptor writes the path: its WRITEs and ours are
 		 * ordered only on one channel. Asked again after the next run. */
-		g_free(ln);
 		f->seq_run = 0;
 		return;
 	}
-	got = sftpfs_link_lanes(f->link, f->fs->opts->write_lanes - 1, lc);
+	ln = g_malloc0(sizeof(*ln));
+	remote = file_rpath(f);
 	memset(jobs, 0, sizeof(jobs));
 	for (unsigned i = 0; i < got; i++) {
 		jobs[i].client = lc[i];

@@ -71,6 +71,18 @@ void sftpfs_link_unref(struct sftpfs_link *l)
 	if (l == NULL || !g_atomic_int_dec_and_test(&l->refs))
 		return;
 	g_atomic_int_set(&l->closing, 1); /* our own close is no fault */
+	if (l->lanes_thread != NULL) {
+		bool starting;
+
+		g_mutex_lock(&l->lanes_lock);
+		starting = !l->lanes_ready;
+		g_mutex_unlock(&l->lanes_lock);
+		/* Lanes still being opened would wait for the server as long
+		 * as it takes: the connection ends under them first. */
+		if (starting)
+			remote_abort_client(l->fs->remote, l->client);
+		g_thread_join(l->lanes_thread);
+	}
 	remote_close_client(l->fs->remote, l->client); /* and its lanes */
 	g_mutex_clear(&l->lanes_lock);
 	g_free(l);
@@ -142,24 +154,55 @@ static void open_lane_job(void *data)
 		sftp_client_set_window(j->client, SFTP_WINDOW_REQUESTS_DEFAULT, LANE_WINDOW_BYTES);
 }
 
-unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out)
+/*
+ * Opens l's lanes, all at once, off the writer's way: a session start costs
+ * a few round trips plus whatever the server does to start its SFTP program
+ * (the user's shell and its startup files: seconds on some hosts), during
+ * which the file's writes go on on its own channel. Uses l without a
+ * reference: sftpfs_link_unref joins it before l goes.
+ */
+static gpointer lanes_start_run(gpointer data)
+{
+	struct sftpfs_link *l = data;
+	struct lane_job jobs[WRITE_LANES_MAX] = { { 0 } };
+	unsigned want = l->lanes_want; /* set before the thread */
+
+	for (unsigned i = 0; i < want; i++)
+		jobs[i].l = l;
+	sftpfs_run_parallel(open_lane_job, jobs, sizeof(jobs[0]), want);
+	g_mutex_lock(&l->lanes_lock);
+	for (unsigned i = 0; i < want; i++)
+		if (jobs[i].r == 0)
+			l->lanes[l->n_lanes++] = jobs[i].client;
+	l->lanes_ready = true;
+	log_debug(LOG_CAT_GENERAL, "connection %u: %u write lanes", l->slot + 1, l->n_lanes);
+	g_mutex_unlock(&l->lanes_lock);
+	return NULL;
+}
+
+unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out, bool *pending)
 {
 	unsigned n = 0;
 
+	*pending = false;
 	if (want > WRITE_LANES_MAX)
 		want = WRITE_LANES_MAX;
 	g_mutex_lock(&l->lanes_lock);
-	if (!l->lanes_tried && !sftpfs_link_dead(l)) {
-		struct lane_job jobs[WRITE_LANES_MAX] = { { 0 } };
+	if (!l->lanes_tried && !sftpfs_link_dead(l) && want > 0 && !g_atomic_int_get(&l->closing)) {
+		sigset_t old;
 
 		l->lanes_tried = true;
-		for (unsigned i = 0; i < want; i++)
-			jobs[i].l = l;
-		sftpfs_run_parallel(open_lane_job, jobs, sizeof(jobs[0]), want);
-		for (unsigned i = 0; i < want; i++)
-			if (jobs[i].r == 0)
-				l->lanes[l->n_lanes++] = jobs[i].client;
-		log_debug(LOG_CAT_GENERAL, "connection %u: %u write lanes", l->slot + 1, l->n_lanes);
+		l->lanes_want = want;
+		block_signals(&old);
+		l->lanes_thread = g_thread_try_new("sftpfs-lanes", lanes_start_run, l, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (l->lanes_thread == NULL)
+			l->lanes_ready = true; /* no thread, no lanes: one channel it is */
+	}
+	if (l->lanes_tried && !l->lanes_ready) {
+		g_mutex_unlock(&l->lanes_lock);
+		*pending = true;
+		return 0;
 	}
 	for (unsigned i = 0; i < l->n_lanes && n < want; i++)
 		if (sftp_client_error(l->lanes[i]) == 0)

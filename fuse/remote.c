@@ -174,6 +174,13 @@ void remote_close_client(struct remote *r, struct sftp_client *c)
 		sftp_client_free(c); /* the pipe driver closes its fds */
 }
 
+void remote_abort_client(struct remote *r, struct sftp_client *c)
+{
+	/* Only SSH connections carry lanes, whose start this interrupts. */
+	if (c != NULL && r->kind == REMOTE_SSH)
+		ssh_session_abort_client(r->ssh, c);
+}
+
 int remote_open_lane(struct remote *r, struct sftp_client *c, struct sftp_client **out)
 {
 	*out = NULL;

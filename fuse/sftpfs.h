@@ -52,10 +52,14 @@ struct sftpfs_link {
 	 * then held to half the server's channel window (atomic). */
 	gint write_window_set;
 	/* Write lanes (files.c): more SFTP sessions on the same connection,
-	 * opened once, on the first large sequential write, and closed with
-	 * the connection (remote_close_client). */
+	 * started once, in the background (lanes_thread), on the first large
+	 * sequential write, and closed with the connection
+	 * (remote_close_client). */
 	GMutex lanes_lock;
-	bool lanes_tried;  /* protected by lanes_lock */
+	bool lanes_tried;  /* protected by lanes_lock: started */
+	bool lanes_ready;  /* protected by lanes_lock: lanes[] final */
+	unsigned lanes_want;
+	GThread *lanes_thread; /* joined when the link is freed */
 	unsigned n_lanes;  /* protected by lanes_lock */
 	struct sftp_client *lanes[WRITE_LANES_MAX];
 };
@@ -206,9 +210,11 @@ unsigned sftpfs_pick_slot(struct sftpfs *fs);
 bool sftpfs_connected(struct sftpfs *fs);
 struct sftpfs_link *sftpfs_link_ref(struct sftpfs_link *l);
 void sftpfs_link_unref(struct sftpfs_link *l);
-/* Up to want extra SFTP sessions on l's connection (opened on the first
- * call, in parallel), the live ones into out; returns how many. */
-unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out);
+/* Up to want extra SFTP sessions on l's connection, the live ones into out;
+ * returns how many. The first call starts them in the background (in
+ * parallel) and returns 0 with *pending set, as do the calls until they are
+ * all open or failed. */
+unsigned sftpfs_link_lanes(struct sftpfs_link *l, unsigned want, struct sftp_client **out, bool *pending);
 /* Runs fn on each of n jobs (job_size bytes apart) in threads of its own
  * that take no signals, and waits for them all. */
 void sftpfs_run_parallel(void (*fn)(void *job), void *jobs, size_t job_size, unsigned n);
@@ -293,6 +299,9 @@ int remote_open_client(struct remote *r, struct sftp_client **out) MUST_CHECK;
 int remote_open_lane(struct remote *r, struct sftp_client *c, struct sftp_client **out) MUST_CHECK;
 /* Closes the connection under c (and its lanes) and frees c. */
 void remote_close_client(struct remote *r, struct sftp_client *c);
+/* Ends the connection under c at once, freeing nothing (SSH only): a lane
+ * being opened on it fails instead of waiting for the server. */
+void remote_abort_client(struct remote *r, struct sftp_client *c);
 /* Later connections never prompt and log their failures. */
 void remote_set_noninteractive(struct remote *r);
 /* False when a lost connection cannot be made again (passive). */

@@ -622,6 +622,17 @@ static void link_free(struct ssh_link *l)
 	g_free(l);
 }
 
+void ssh_session_abort_client(struct ssh_session *s, struct sftp_client *client)
+{
+	struct ssh_link *l;
+
+	g_mutex_lock(&s->lock);
+	l = g_hash_table_lookup(s->links, client);
+	if (l != NULL)
+		conn_abort(l->conn); /* the link is freed only after it leaves the table, under lock */
+	g_mutex_unlock(&s->lock);
+}
+
 void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client)
 {
 	struct ssh_link *l = NULL;

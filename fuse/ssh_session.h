@@ -22,6 +22,9 @@ int ssh_session_open_client(struct ssh_session *s, struct sftp_client **out) MUS
 /* Another SFTP session on client's connection (a write lane, files.c),
  * initialised; freed when client's connection is closed. */
 int ssh_session_open_lane(struct ssh_session *s, struct sftp_client *client, struct sftp_client **out) MUST_CHECK;
+/* Ends a client's connection (conn_abort) without freeing anything: what
+ * waits on it fails at once. */
+void ssh_session_abort_client(struct ssh_session *s, struct sftp_client *client);
 /* Closes a client's connection (and its lanes), then frees the client. */
 void ssh_session_close_client(struct ssh_session *s, struct sftp_client *client);
 /* After the mount: later connections never prompt (no password, passphrase

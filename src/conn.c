@@ -706,6 +706,16 @@ out:
 	return r;
 }
 
+void conn_abort(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_mutex_unlock(&c->lock);
+	wake(c);
+}
+
 void conn_set_close_callback(struct conn *c, void (*cb)(void *ctx, int err), void *ctx)
 {
 	pthread_mutex_lock(&c->lock);
@@ -722,10 +732,7 @@ void conn_close(struct conn *c)
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->lock);
-	c->stop = true;
-	pthread_mutex_unlock(&c->lock);
-	wake(c);
+	conn_abort(c);
 	if (c->thread_started)
 		pthread_join(c->thread, NULL);
 	release = c->release;

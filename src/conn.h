@@ -113,6 +113,13 @@ void conn_set_close_callback(struct conn *c, void (*cb)(void *ctx, int err), voi
  * from conn_start_sftp() stay valid (shut down) until sftp_client_free().
  */
 void conn_close(struct conn *c);
+/*
+ * Ends the connection now without freeing it: the I/O thread sends
+ * DISCONNECT and stops, every stream closes and every waiter (a stream being
+ * opened, an SFTP request) fails with ERR_CONN_CLOSED. The close callback is
+ * not called. conn_close() still frees c. Any thread but the I/O thread.
+ */
+void conn_abort(struct conn *c);
 
 /*
  * ProxyJump: open a connection to p->host:p->port through a "direct-tcpip"

@@ -39,8 +39,17 @@ setup() {
 }
 
 teardown() {
+	local i
 	daemon_unmount "$M"
 	proxy_stop
+	# lanes whose start an unmount cut short may still be starting on the
+	# server (the user's shell runs its startup files first): they would
+	# log into the next test
+	rm -f "$LANES_LOGS/hold"
+	for i in $(seq 1 300); do
+		pgrep -f "$LANES_LOGS/" >/dev/null || break
+		sleep 0.1
+	done
 }
 
 # sftpfs over SSH in the foreground (its debug log in $LOG), port $1; lanes
@@ -53,6 +62,22 @@ lanes_mount() {
 		-o GlobalKnownHostsFile=/dev/null,StrictHostKeyChecking=yes,BatchMode=yes,IdentitiesOnly=yes \
 		-o ServerAliveInterval=1 -o write_lanes_rtt=0 "$@" 2>"$LOG" &
 	wait_mounted "$M" || { cat "$LOG" >&2; return 1; }
+}
+
+# The mount's write lanes start in the background on its first long
+# sequential write (the file goes on writing on its own channel meanwhile):
+# starts them with a 12 MiB write and waits until they are open, so that a
+# test's write is striped from its 8th MiB whatever the server takes to
+# start its SFTP program (the user's shell and its startup files).
+lanes_warm() {
+	local i
+	head -c $((12 * 1024 * 1024)) /dev/zero >"$M/.warm"
+	for i in $(seq 1 300); do
+		grep -q "connection 1: [0-9]* write lanes" "$LOG" && break
+		sleep 0.1
+	done
+	rm -f "$M/.warm"
+	grep -q "connection 1: 3 write lanes" "$LOG" || { cat "$LOG" >&2; false; }
 }
 
 # A 24 MiB sequential write of $SSHD_DIR/$1.src to $1 on a mount with
@@ -105,6 +130,7 @@ fsyncers() {
 @test "a 64 MiB sequential write goes over several sftp-server processes and lands exactly" {
 	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/big.src"
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	lanes_warm
 	dd if="$SSHD_DIR/big.src" of="$M/big" bs=1M conv=fsync status=none
 	cmp "$SSHD_DIR/big.src" "$SSHD_REMOTE/big"
 	daemon_unmount "$M"
@@ -120,12 +146,54 @@ fsyncers() {
 @test "with -o sftp_server=PATH the lanes run that program too" {
 	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/ex.src"
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o "sftp_server=$LANES_LOGS/exec-sftp-server"
+	lanes_warm
 	dd if="$SSHD_DIR/ex.src" of="$M/ex" bs=1M conv=fsync status=none
 	cmp "$SSHD_DIR/ex.src" "$SSHD_REMOTE/ex"
 	daemon_unmount "$M"
 	[ "$(grep -l "open \"$SSHD_REMOTE/ex\" flags [A-Z,]*WRITE" "$LANES_LOGS"/exec.*.log | wc -l)" -eq 4 ]
 	! ls "$LANES_LOGS"/sftp.*.log 2>/dev/null
 	rm -f "$SSHD_DIR/ex.src"
+}
+
+@test "lanes start in the background: a long write never waits for them, nor an unmount for lanes a server never starts" {
+	local pid i
+	# a server program that, while hold exists, does not start
+	printf '#!/bin/sh\nwhile [ -e "%s/hold" ]; do sleep 0.05; done\nexec %s -e -l DEBUG1 2>>"%s/sftp.$$.log"\n' \
+		"$LANES_LOGS" "$SFTP_SERVER_BIN" "$LANES_LOGS" >"$LANES_LOGS/held-sftp-server"
+	chmod 755 "$LANES_LOGS/held-sftp-server"
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/bg.src"
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o "sftp_server=$LANES_LOGS/held-sftp-server"
+	touch "$LANES_LOGS/hold"
+	# the lanes cannot start: the write goes on on the file's own channel
+	# (a writer waiting for them would hang: wait_pid then fails the test)
+	dd if="$SSHD_DIR/bg.src" of="$M/bg1" bs=1M conv=fsync status=none &
+	wait_pid $! 60 || { cat "$LOG" >&2; false; }
+	cmp "$SSHD_DIR/bg.src" "$SSHD_REMOTE/bg1"
+	! grep -q "write lanes" "$LOG"
+	[ "$(openers "$SSHD_REMOTE/bg1")" -eq 1 ]
+	# released, they come up, and the next long write is striped
+	rm "$LANES_LOGS/hold"
+	for i in $(seq 1 300); do
+		grep -q "connection 1: [0-9]* write lanes" "$LOG" && break
+		sleep 0.1
+	done
+	grep -q "connection 1: 3 write lanes" "$LOG"
+	dd if="$SSHD_DIR/bg.src" of="$M/bg2" bs=1M conv=fsync status=none
+	cmp "$SSHD_DIR/bg.src" "$SSHD_REMOTE/bg2"
+	daemon_unmount "$M"
+	[ "$(openers "$SSHD_REMOTE/bg2")" -eq 4 ]
+	# held again on a new mount: the unmount ends the connection under
+	# the lanes being started, and the daemon exits
+	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS" -o "sftp_server=$LANES_LOGS/held-sftp-server"
+	pid=$!
+	touch "$LANES_LOGS/hold"
+	dd if="$SSHD_DIR/bg.src" of="$M/bg3" bs=1M conv=fsync status=none &
+	wait_pid $! 60 || { cat "$LOG" >&2; false; }
+	daemon_unmount "$M"
+	wait_pid "$pid" 30 || { cat "$LOG" >&2; false; }
+	grep -q "connection 1: 0 write lanes" "$LOG"
+	cmp "$SSHD_DIR/bg.src" "$SSHD_REMOTE/bg3"
+	rm -f "$LANES_LOGS/hold" "$SSHD_DIR/bg.src"
 }
 
 @test "write_lanes=1 writes on one process; small files never open a lane" {
@@ -159,6 +227,7 @@ fsyncers() {
 	# shellcheck disable=SC2086
 	fsop pwrites "$SSHD_DIR/ov.expected" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	lanes_warm
 	# shellcheck disable=SC2086
 	fsop pwrites "$M/ov" "$SSHD_DIR/ov.src" $pieces | grep -qx OK
 	cmp "$SSHD_DIR/ov.expected" "$SSHD_REMOTE/ov"
@@ -171,6 +240,7 @@ fsyncers() {
 	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/cut.src"
 	proxy_start
 	lanes_mount "$PROXY_PORT" "$PROXY_KNOWN_HOSTS"
+	lanes_warm
 	dd if="$SSHD_DIR/cut.src" of="$M/cut" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
 	local dd_pid=$!
 	while [ "$(stat -c %s "$SSHD_REMOTE/cut" 2>/dev/null || echo 0)" -lt $((24 * 1024 * 1024)) ] &&
@@ -189,6 +259,7 @@ fsyncers() {
 	local main lane
 	head -c $((64 * 1024 * 1024)) /dev/urandom >"$SSHD_DIR/lane.src"
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	lanes_warm
 	dd if="$SSHD_DIR/lane.src" of="$M/lane" bs=1M conv=fsync status=none 2>"$BATS_TEST_TMPDIR/dd.err" &
 	local dd_pid=$!
 	while [ "$(openers "$SSHD_REMOTE/lane")" -lt 2 ] && kill -0 "$dd_pid" 2>/dev/null; do
@@ -210,6 +281,7 @@ fsyncers() {
 	local mib=$((1024 * 1024)) main_bytes lane_bytes
 	head -c $((40 * mib)) /dev/urandom >"$SSHD_DIR/two.src"
 	lanes_mount "$SSHD_PORT" "$SSHD_KNOWN_HOSTS"
+	lanes_warm
 	exec 7>"$M/two"
 	head -c $((24 * mib)) "$SSHD_DIR/two.src" >&7
 	# the second writer: from here on the first one's writes stay on

@@ -231,10 +231,56 @@ static void test_exec_many(void)
 	buf_free(out);
 }
 
+/* A stream being opened on a server that never answers its CHANNEL_OPEN
+ * (this one reads nothing after authentication) waits until conn_abort
+ * ends the connection, which fails it without the close callback; the
+ * connection is then still conn_close's to free. */
+struct start_run {
+	struct conn *c;
+	struct sftp_client *client;
+	int r;
+};
+
+static gpointer start_thread(gpointer data)
+{
+	struct start_run *sr = data;
+
+	sr->r = conn_start_sftp(sr->c, &sr->client);
+	return NULL;
+}
+
+static void count_close(void *ctx, int err)
+{
+	(void)err;
+	g_atomic_int_inc((gint *)ctx);
+}
+
+static void test_abort_unblocks(void)
+{
+	struct server s = { 0 };
+	GThread *t, *opener;
+	struct conn *c = connect_to(&s, on_app, &t);
+	struct start_run sr = { .c = c, .r = 1 };
+	gint closed = 0;
+
+	conn_set_close_callback(c, count_close, &closed);
+	opener = g_thread_new("opener", start_thread, &sr);
+	g_usleep(200 * 1000);
+	g_assert_cmpint(g_atomic_int_get(&sr.r), ==, 1); /* still waiting */
+	conn_abort(c);
+	g_thread_join(opener);
+	g_assert_cmpint(sr.r, ==, ERR_CONN_CLOSED);
+	g_assert_null(sr.client);
+	g_assert_cmpint(g_atomic_int_get(&closed), ==, 0);
+	conn_abort(c); /* again: nothing more */
+	disconnect_from(&s, c, t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/conn/global-request-with-auth-success", test_global_request_with_auth_success);
 	g_test_add_func("/conn/exec-many", test_exec_many);
+	g_test_add_func("/conn/abort-unblocks", test_abort_unblocks);
 	return g_test_run();
 }
