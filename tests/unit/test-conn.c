@@ -28,6 +28,8 @@ struct server {
 	struct peer p;
 	bool authed; /* after that only the client's DISCONNECT comes: not parsed */
 	bool serve_exec; /* keep parsing after auth: answer session channels and exec */
+	bool keep_parsing; /* keep parsing after auth (on_app decides what to answer) */
+	gint opens;      /* CHANNEL_OPENs seen by on_app_silent */
 	unsigned execs;  /* exec requests answered */
 	gint closing;    /* set before conn_close: the client's DISCONNECT is not parsed */
 };
@@ -121,6 +123,25 @@ static void on_app_exec(struct peer *p, void *ctx, struct buf *msg)
 	buf_free(m);
 }
 
+/* Authentication succeeds; CHANNEL_OPENs are counted and never answered. */
+static void on_app_silent(struct peer *p, void *ctx, struct buf *msg)
+{
+	struct server *s = ctx;
+	uint8_t type;
+
+	g_assert_cmpint(buf_peek_u8(msg, 0, &type), ==, 0);
+	if (type == SSH2_MSG_USERAUTH_REQUEST) {
+		struct buf *m = buf_new(0);
+
+		s->authed = true;
+		g_assert_cmpint(buf_put_u8(m, SSH2_MSG_USERAUTH_SUCCESS), ==, 0);
+		peer_send(p, m);
+		buf_free(m);
+	} else if (type == SSH2_MSG_CHANNEL_OPEN) {
+		g_atomic_int_inc(&s->opens);
+	}
+}
+
 static void flush_out(struct server *s)
 {
 	while (buf_len(s->p.out) > 0) {
@@ -149,7 +170,7 @@ static gpointer serve(gpointer data)
 		n = read(s->fd, chunk, sizeof(chunk));
 		if (n <= 0)
 			break;
-		if (s->authed && (!s->serve_exec || g_atomic_int_get(&s->closing)))
+		if (s->authed && ((!s->serve_exec && !s->keep_parsing) || g_atomic_int_get(&s->closing)))
 			continue;
 		g_assert_cmpint(buf_put(s->p.in, chunk, (size_t)n), ==, 0);
 		peer_process(&s->p);
@@ -232,13 +253,13 @@ static void test_exec_many(void)
 }
 
 /* A stream being opened on a server that never answers its CHANNEL_OPEN
- * (this one reads nothing after authentication) waits until conn_abort
- * ends the connection, which fails it without the close callback; the
- * connection is then still conn_close's to free. */
+ * waits until conn_abort ends the connection, which fails it without the
+ * close callback; the connection is then still conn_close's to free. */
 struct start_run {
 	struct conn *c;
 	struct sftp_client *client;
 	int r;
+	gint done;
 };
 
 static gpointer start_thread(gpointer data)
@@ -246,6 +267,7 @@ static gpointer start_thread(gpointer data)
 	struct start_run *sr = data;
 
 	sr->r = conn_start_sftp(sr->c, &sr->client);
+	g_atomic_int_set(&sr->done, 1);
 	return NULL;
 }
 
@@ -257,23 +279,30 @@ static void count_close(void *ctx, int err)
 
 static void test_abort_unblocks(void)
 {
-	struct server s = { 0 };
+	struct server s = { .keep_parsing = true };
 	GThread *t, *opener;
-	struct conn *c = connect_to(&s, on_app, &t);
+	struct conn *c = connect_to(&s, on_app_silent, &t);
 	struct start_run sr = { .c = c, .r = 1 };
 	gint closed = 0;
+	int i;
 
 	conn_set_close_callback(c, count_close, &closed);
 	opener = g_thread_new("opener", start_thread, &sr);
-	g_usleep(200 * 1000);
-	g_assert_cmpint(g_atomic_int_get(&sr.r), ==, 1); /* still waiting */
+	/* the CHANNEL_OPEN reached the server: the opener waits for its answer */
+	for (i = 0; i < 1000 && g_atomic_int_get(&s.opens) == 0; i++)
+		g_usleep(10 * 1000);
+	g_assert_cmpint(g_atomic_int_get(&s.opens), ==, 1);
+	g_usleep(50 * 1000);
+	g_assert_cmpint(g_atomic_int_get(&sr.done), ==, 0);
+	g_atomic_int_set(&s.closing, 1); /* the DISCONNECT that follows is not parsed */
 	conn_abort(c);
 	g_thread_join(opener);
 	g_assert_cmpint(sr.r, ==, ERR_CONN_CLOSED);
 	g_assert_null(sr.client);
-	g_assert_cmpint(g_atomic_int_get(&closed), ==, 0);
 	conn_abort(c); /* again: nothing more */
 	disconnect_from(&s, c, t);
+	/* conn_close joined the I/O thread: the callback had its chance */
+	g_assert_cmpint(g_atomic_int_get(&closed), ==, 0);
 }
 
 int main(int argc, char **argv)
