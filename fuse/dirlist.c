@@ -38,9 +38,10 @@
  * one round trip instead of two. The first round sends two; each round that
  * came back all batches doubles the next, up to SFTP_READDIR_MAX, so a large
  * directory takes a few round trips; the price is up to SFTP_READDIR_MAX - 1
- * READDIRs answered EOF past the end (cheap for the server, no round trip). All go out from this one thread, in order, and all
- * are answered before the caller may CLOSE the handle (a server reuses
- * handle strings, so nothing may still be on its way on a closed one).
+ * READDIRs answered EOF past the end (cheap for the server, no round trip).
+ * All go out from this one thread, in order, and all are answered before the
+ * caller may CLOSE the handle (a server reuses handle strings, so nothing may
+ * still be on its way on a closed one).
  */
 static bool batch_last(int r, const struct sftp_names *n)
 {

@@ -695,54 +695,6 @@ static void req_wait(struct sftp_client *c, struct sftp_req *req)
 	g_cond_clear(&req->cond);
 }
 
-/* Sends the armed LSTAT of path behind the request just submitted (same
- * client, so the server answers it after that request, filexfer-02 §6.1 in
- * order per handle; OpenSSH's server handles every request in order). */
-static bool trail_submit(struct sftp_client *c, struct sftp_req *treq, const char *path)
-{
-	struct buf *pkt = sftp_pkt_new(SSH_FXP_LSTAT);
-	int r;
-
-	if (pkt == NULL || sftp_put_path(pkt, path) != 0) {
-		buf_free(pkt);
-		return false;
-	}
-	g_cond_init(&treq->cond);
-	treq->sync = true;
-	treq->type = SSH_FXP_LSTAT;
-	r = req_submit(c, treq, pkt, NULL, 0, false);
-	buf_free(pkt);
-	if (r != 0) {
-		g_cond_clear(&treq->cond);
-		return false;
-	}
-	return true;
-}
-
-/* A trailing LSTAT's reply, kept without touching the thread's last status
- * (which belongs to the request it followed). */
-static void trail_finish(struct sftp_req *treq, struct trail_slot *s)
-{
-	char msg[64];
-	uint32_t code;
-
-	s->err = treq->err;
-	if (s->err == 0 && treq->reply_type == SSH_FXP_ATTRS) {
-		if ((s->err = sftp_attrs_decode(treq->reply, &s->attrs)) == 0 &&
-		    (s->err = buf_expect_end(treq->reply)) != 0)
-			sftp_attrs_clear(&s->attrs);
-	} else if (s->err == 0 && treq->reply_type == SSH_FXP_STATUS) {
-		s->err = sftp_status_decode(treq->reply, &code, msg, sizeof(msg)) != 0 ? ERR_PROTOCOL
-											 : sftp_status_to_err(code);
-		if (s->err == 0)
-			s->err = ERR_PROTOCOL;
-	} else if (s->err == 0) {
-		s->err = ERR_PROTOCOL;
-	}
-	buf_free(treq->reply);
-	treq->reply = NULL;
-}
-
 /*
  * Sends pkt (consumed) as a synchronous request; sync_finish waits for its
  * reply. Several may be in flight from one thread, in the order sent.
@@ -769,6 +721,44 @@ static int sync_submit(struct sftp_client *c, struct sftp_req *req, struct buf *
 	if (r != 0)
 		g_cond_clear(&req->cond);
 	return r;
+}
+
+/* Sends the armed LSTAT of path behind the request just submitted (same
+ * client, so the server answers it after that request, filexfer-02 §6.1 in
+ * order per handle; OpenSSH's server handles every request in order). */
+static bool trail_submit(struct sftp_client *c, struct sftp_req *treq, const char *path)
+{
+	struct buf *pkt = sftp_pkt_new(SSH_FXP_LSTAT);
+
+	if (pkt != NULL && sftp_put_path(pkt, path) != 0) {
+		buf_free(pkt);
+		return false;
+	}
+	return sync_submit(c, treq, pkt, 0) == 0;
+}
+
+/* A trailing LSTAT's reply, kept without touching the thread's last status
+ * (which belongs to the request it followed). */
+static void trail_finish(struct sftp_req *treq, struct trail_slot *s)
+{
+	char msg[64];
+	uint32_t code;
+
+	s->err = treq->err;
+	if (s->err == 0 && treq->reply_type == SSH_FXP_ATTRS) {
+		if ((s->err = sftp_attrs_decode(treq->reply, &s->attrs)) == 0 &&
+		    (s->err = buf_expect_end(treq->reply)) != 0)
+			sftp_attrs_clear(&s->attrs);
+	} else if (s->err == 0 && treq->reply_type == SSH_FXP_STATUS) {
+		s->err = sftp_status_decode(treq->reply, &code, msg, sizeof(msg)) != 0 ? ERR_PROTOCOL
+											 : sftp_status_to_err(code);
+		if (s->err == 0)
+			s->err = ERR_PROTOCOL;
+	} else if (s->err == 0) {
+		s->err = ERR_PROTOCOL;
+	}
+	buf_free(treq->reply);
+	treq->reply = NULL;
 }
 
 /* Waits for a request sync_submit sent; its reply's type and body (after
